@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The configuration: /etc/vfio-tokend/vfio-tokend.conf plus conf.d/ drop-ins (see
+ * vfio-tokend.conf(5) and DESIGN.md). Parsing never logs: errors come back as text naming file,
+ * line and key, and the caller decides how to report them. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pci-address.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/vfio-tokend/vfio-tokend.conf"
+#define CONFIG_DEFAULT_DROPIN_DIR "/etc/vfio-tokend/conf.d"
+#define CONFIG_MAX_PFS 256
+#define CONFIG_MAX_LINE 4096
+#define CONFIG_MAX_NUM_VFS 65535
+
+#define USEC_PER_SEC UINT64_C(1000000)
+/* RotateIntervalSec= not given in a [PhysicalFunction]: inherit [Daemon]'s. */
+#define ROTATE_INTERVAL_INHERIT UINT64_MAX
+
+typedef struct PfConfig {
+        char address[PCI_ADDRESS_MAX]; /* canonical */
+        unsigned num_vfs;              /* 0: leave the VF count as it is */
+        bool bind_vfio;                /* bind the PF and its VFs to vfio-pci */
+        bool rotate_when_idle;         /* rotate when the PF's last lease ends */
+        uint64_t rotate_interval_usec; /* effective value after load: 0 = never on a timer */
+        char *file;                    /* where the section started, for messages */
+        unsigned line;
+} PfConfig;
+
+typedef struct Config {
+        uint64_t rotate_interval_usec; /* [Daemon] RotateIntervalSec=, 0 = never */
+        PfConfig *pfs;
+        size_t n_pfs;
+} Config;
+
+/* Loads `path` and then every `*.conf` in `dropin_dir` (sorted by file name; NULL = none).
+ * A missing `path` is an error only if `path_must_exist`. On failure returns -EINVAL (or
+ * another -errno for I/O) and, if ret_errors is not NULL, a NULL-terminated list of every
+ * problem found, each one line of the form "FILE:LINE: KEY: what is wrong". */
+int config_load(const char *path, bool path_must_exist, const char *dropin_dir, Config **ret,
+                char ***ret_errors);
+/* The same for a config given as a string (tests, fuzzing); `name` is used in messages. */
+int config_load_string(const char *name, const char *text, Config **ret, char ***ret_errors);
+
+Config *config_free(Config *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);
+
+const PfConfig *config_find_pf(const Config *c, const char *address);

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Persistent per-PF token state in the state directory (0700; files 0600), so a cold restart
+ * can reopen a PF whose VFs are in use. Every write is atomic: temp file, fsync, rename, fsync
+ * of the directory. A rotation writes the new token as *pending* before the SET ioctl and
+ * commits it after, so whatever instant the daemon dies at, a token the kernel accepts is on
+ * record. Nothing here logs; nothing here ever formats a token into an error message. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "macro.h"
+#include "token.h"
+
+#define STATE_DEFAULT_DIR "/var/lib/vfio-tokend"
+
+typedef struct PfState {
+        Token *current;         /* NULL: no token on record */
+        uint64_t generation;    /* of current; 0 when none */
+        uint64_t set_usec;      /* CLOCK_REALTIME when current was set */
+        Token *pending;         /* NULL unless a rotation was in flight */
+        uint64_t pending_generation;
+} PfState;
+
+PfState *pf_state_new(void);
+PfState *pf_state_free(PfState *s); /* wipes the tokens */
+DEFINE_TRIVIAL_CLEANUP_FUNC(PfState *, pf_state_free);
+
+/* Opens (creating, mode 0700) the state directory and returns an O_DIRECTORY fd. Refuses a
+ * directory that others can read or write (-EPERM), since tokens live there. */
+int state_dir_open(const char *path, int *ret_fd);
+
+/* Loads the state of PF `address`. -ENOENT if none is on record; -EBADMSG if the file is
+ * damaged (the caller decides; the file is left in place for the admin). Stale temp files from
+ * an interrupted write are ignored. */
+int state_load(int dir_fd, const char *address, PfState **ret);
+/* Atomically replaces the state of PF `address`. */
+int state_save(int dir_fd, const char *address, const PfState *s);
+int state_remove(int dir_fd, const char *address);
+
+/* The state file name for a PF: "pf-0000_3b_00.0.state". */
+void state_file_name(const char *address, char *buf, size_t size);
+
+/* Steps of a rotation, each saved atomically before it returns:
+ *   state_begin_rotation: record `next` as pending with generation current+1;
+ *   state_commit_rotation: pending becomes current (set_usec = now);
+ *   state_abort_rotation: forget pending (the SET failed and the kernel kept the old token). */
+int state_begin_rotation(int dir_fd, const char *address, PfState *s, const Token *next);
+int state_commit_rotation(int dir_fd, const char *address, PfState *s, uint64_t now_usec);
+int state_abort_rotation(int dir_fd, const char *address, PfState *s);

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The kernel boundary: the only interface through which the daemon issues VFIO ioctls.
+ * daemon/vfio.c implements it on the real kernel; tests/model/vfio-model.c implements it on
+ * the model of the kernel's token rules, linked only into test binaries.
+ *
+ * A VfioPf is one opened PF: with the legacy API a container fd, a group fd and a device fd;
+ * with the iommufd cdev API (a later backend) an iommufd and a device fd. The daemon opens each
+ * PF once and keeps these fds for good (and in systemd's fd store across restarts). */
+
+#include <stdbool.h>
+
+#include "macro.h"
+#include "token.h"
+
+typedef enum VfioApi {
+        VFIO_API_GROUP, /* /dev/vfio/vfio + /dev/vfio/N */
+        VFIO_API_CDEV,  /* /dev/iommu + /dev/vfio/devices/vfioN (not implemented yet) */
+        _VFIO_API_MAX,
+} VfioApi;
+
+typedef enum VfioFdKind {
+        VFIO_FD_CONTAINER, /* group API: /dev/vfio/vfio; cdev API: /dev/iommu */
+        VFIO_FD_GROUP,     /* group API only */
+        VFIO_FD_DEVICE,
+        _VFIO_FD_MAX,
+} VfioFdKind;
+
+typedef struct VfioPf VfioPf;
+
+const char *vfio_api_to_string(VfioApi api);      /* "group", "cdev" */
+const char *vfio_fd_kind_to_string(VfioFdKind k); /* "container", "group", "device" */
+
+/* Opens the PF `address` in IOMMU group `iommu_group` under `dev_root` ("/dev" in production).
+ * With a token, the device is requested as "ADDRESS vf_token=UUID": the kernel then accepts the
+ * open while VFs are in use only if that is its current token, and with no VF in use *sets* its
+ * token to it. Without a token it is requested by plain name.
+ * Errors: -EACCES (VFs in use and the token missing or wrong), -ENOENT/-ENODEV (device or group
+ * node gone), -EBUSY (someone else holds the group or device), -EINVAL, -EPERM ... */
+int vfio_pf_open(const char *dev_root, VfioApi api, const char *address, int iommu_group, const Token *token,
+                 VfioPf **ret);
+
+/* Rebuilds a VfioPf from fds taken back from the fd store (ownership of the fds passes to the
+ * VfioPf, also on failure). Checks that they are still a usable VFIO device of this API. */
+int vfio_pf_adopt(VfioApi api, const char *address, int fds[static _VFIO_FD_MAX], VfioPf **ret);
+
+/* VFIO_DEVICE_FEATURE PROBE|SET of VFIO_DEVICE_FEATURE_PCI_VF_TOKEN: 0 if supported,
+ * -ENOTTY for a device that is not an SR-IOV PF on vfio-pci, -EINVAL/-ENOTTY on kernels
+ * without the feature. */
+int vfio_pf_probe_token(VfioPf *pf);
+/* SET: replaces the PF's VF token. Open VF fds keep working; later VF opens need the new one. */
+int vfio_pf_set_token(VfioPf *pf, const Token *token);
+
+VfioApi vfio_pf_api(const VfioPf *pf);
+/* The fd of that kind, or -1 if this API has none. The VfioPf keeps ownership. */
+int vfio_pf_fd(const VfioPf *pf, VfioFdKind kind);
+
+VfioPf *vfio_pf_free(VfioPf *pf);
+DEFINE_TRIVIAL_CLEANUP_FUNC(VfioPf *, vfio_pf_free);
+
+typedef enum VfioOp {
+        VFIO_OP_OPEN,
+        VFIO_OP_PROBE,
+        VFIO_OP_SET,
+        VFIO_OP_ADOPT,
+} VfioOp;
+
+/* What an error of an operation means, in words an admin can act on (never NULL). */
+const char *vfio_strerror(VfioOp op, int error);
