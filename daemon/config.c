@@ -1,0 +1,794 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Owns the configuration grammar: a small systemd-style INI parser for vfio-tokend.conf and its
+ * conf.d/ drop-ins, and the Config it produces.
+ *
+ * Hand-written rather than libinih: inih (as Debian builds it) gives the handler no line
+ * numbers, no callback when a new section starts (so two [PhysicalFunction] sections in a row
+ * cannot be told apart) and a 200-byte line limit.
+ *
+ * Semantics, as in systemd unit files:
+ * - A key given twice in one section: the later one wins. An empty value resets the key to its
+ *   default (for a [PhysicalFunction] RotateIntervalSec=: back to inheriting [Daemon]'s).
+ * - [Daemon] may appear more than once; later keys override earlier ones.
+ * - The same Address= in two sections of one file is an error (almost certainly a copy-paste
+ *   slip). In a later file (a drop-in) it is an override: that section amends the PF, changing
+ *   only the keys it sets, so conf.d/50-foo.conf can say just "[PhysicalFunction]
+ *   Address=... NumVFs=8" to change one PF's VF count. The PF keeps the file and line where it
+ *   was first defined.
+ * - A PF without its own RotateIntervalSec= gets [Daemon]'s, resolved after every file is read,
+ *   so a drop-in changing [Daemon] applies to all PFs that do not override it.
+ *
+ * Every problem is collected (not just the first), so an admin fixes a file in one go. */
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "macro.h"
+#include "config.h"
+
+/* Far beyond any sane config (256 PFs take a few dozen KiB); stops a stray huge file early. */
+#define CONFIG_MAX_FILE_SIZE (4U * 1024U * 1024U)
+/* Values and keys echoed in messages are cut here, so one message stays one readable line. */
+#define MESSAGE_TEXT_MAX 64
+
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+
+typedef enum SectionType {
+        SECTION_NONE,   /* before the first section header */
+        SECTION_IGNORE, /* inside a bad or unknown section: already reported, skip its keys */
+        SECTION_DAEMON,
+        SECTION_PF,
+} SectionType;
+
+/* The [PhysicalFunction] section being read: which keys it set, so that a drop-in section can
+ * amend an earlier PF with exactly those. */
+typedef struct PfSection {
+        unsigned line;
+        bool has_address, address_bad;
+        char address[PCI_ADDRESS_MAX];
+        unsigned address_line;
+        bool set_num_vfs, set_bind_vfio, set_rotate_when_idle, set_rotate_interval;
+        unsigned num_vfs;
+        bool bind_vfio, rotate_when_idle;
+        uint64_t rotate_interval_usec;
+} PfSection;
+
+typedef struct PfEntry {
+        PfConfig pf;
+        unsigned file_index; /* the last file that had a section for this PF */
+        unsigned address_line;
+} PfEntry;
+
+typedef struct Parser {
+        uint64_t rotate_interval_usec;
+        PfEntry *pfs;
+        size_t n_pfs;
+
+        char **errors;
+        size_t n_errors;
+        bool too_many_pfs_reported;
+        bool oom;
+        int io_error; /* the first I/O failure, returned instead of -EINVAL */
+
+        /* Per file. */
+        const char *file;
+        unsigned file_index;
+        SectionType section;
+        PfSection pf;
+} Parser;
+
+static void parser_done(Parser *p) {
+        for (size_t i = 0; i < p->n_pfs; i++)
+                free(p->pfs[i].pf.file);
+        free(p->pfs);
+        for (size_t i = 0; i < p->n_errors; i++)
+                free(p->errors[i]);
+        free(p->errors);
+}
+
+/* Copies s for a message: printable ASCII as is, anything else as \xNN, cut at
+ * MESSAGE_TEXT_MAX characters. A config line must not be able to inject terminal escapes or
+ * line breaks into a log. */
+static const char *escape_text(const char *s, char buf[static MESSAGE_TEXT_MAX * 4 + 4]) {
+        size_t n = 0, i;
+
+        for (i = 0; s[i] && i < MESSAGE_TEXT_MAX; i++) {
+                unsigned char c = (unsigned char) s[i];
+
+                if (c >= 0x20 && c < 0x7f)
+                        buf[n++] = (char) c;
+                else
+                        n += (size_t) sprintf(buf + n, "\\x%02x", c);
+        }
+        if (s[i]) {
+                memcpy(buf + n, "...", 3);
+                n += 3;
+        }
+        buf[n] = '\0';
+        return buf;
+}
+
+/* Adds "FILE:LINE: <message>" (or "FILE: <message>" with line 0). Allocation failure is
+ * remembered and turned into -ENOMEM at the end, which keeps every caller simple. */
+static void _printf_(4, 5) add_error(Parser *p, const char *file, unsigned line, const char *fmt, ...) {
+        _cleanup_free_ char *msg = NULL;
+        char **l;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&msg, fmt, ap);
+        va_end(ap);
+        if (r < 0) {
+                msg = NULL;
+                p->oom = true;
+                return;
+        }
+
+        l = reallocarray(p->errors, p->n_errors + 2, sizeof(char *));
+        if (!l) {
+                p->oom = true;
+                return;
+        }
+        p->errors = l;
+
+        if (line > 0)
+                r = asprintf(&l[p->n_errors], "%s:%u: %s", file, line, msg);
+        else
+                r = asprintf(&l[p->n_errors], "%s: %s", file, msg);
+        if (r < 0) {
+                p->oom = true;
+                return;
+        }
+        l[++p->n_errors] = NULL;
+}
+
+static char *strip(char *s) {
+        char *e;
+
+        while (isspace((unsigned char) *s))
+                s++;
+        e = s + strlen(s);
+        while (e > s && isspace((unsigned char) e[-1]))
+                e--;
+        *e = '\0';
+        return s;
+}
+
+/* Cuts "  # comment" / "\t; comment" off the end: a comment needs whitespace before it, so a
+ * '#' inside a value stays part of it. */
+static void strip_inline_comment(char *s) {
+        for (char *c = s; *c; c++)
+                if ((*c == '#' || *c == ';') && c > s && isspace((unsigned char) c[-1])) {
+                        *c = '\0';
+                        return;
+                }
+}
+
+static int parse_boolean(const char *v, bool *ret) {
+        static const char *const yes[] = { "yes", "true", "on", "1" };
+        static const char *const no[] = { "no", "false", "off", "0" };
+
+        for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
+                if (strcasecmp(v, yes[i]) == 0) {
+                        *ret = true;
+                        return 0;
+                }
+                if (strcasecmp(v, no[i]) == 0) {
+                        *ret = false;
+                        return 0;
+                }
+        }
+        return -EINVAL;
+}
+
+/* Reads decimal digits only: no sign, no base prefix, no surrounding space (already stripped). */
+static int parse_digits(const char **s, uint64_t *ret) {
+        const char *p = *s;
+        uint64_t v = 0;
+
+        if (!isdigit((unsigned char) *p))
+                return -EINVAL;
+        for (; isdigit((unsigned char) *p); p++) {
+                unsigned d = (unsigned) (*p - '0');
+
+                if (v > (UINT64_MAX - d) / 10)
+                        return -ERANGE;
+                v = v * 10 + d;
+        }
+        *s = p;
+        *ret = v;
+        return 0;
+}
+
+static int parse_unsigned(const char *v, uint64_t max, unsigned *ret) {
+        uint64_t n;
+        int r;
+
+        r = parse_digits(&v, &n);
+        if (r < 0)
+                return r;
+        if (*v != '\0')
+                return -EINVAL;
+        if (n > max)
+                return -ERANGE;
+        *ret = (unsigned) n;
+        return 0;
+}
+
+/* A systemd-style time span in whole seconds: "86400", "90min", "1d", "1h 30min", "1h30min".
+ * A number without a unit is seconds. Units are case-sensitive as in systemd (there "M" is a
+ * month, which we do not take). */
+static int parse_timespan(const char *v, uint64_t *ret_usec) {
+        static const struct {
+                const char *name;
+                uint64_t sec;
+        } units[] = {
+                { "",        1 },      { "s",     1 },      { "sec",     1 },      { "secs",    1 },
+                { "second",  1 },      { "seconds", 1 },    { "m",       60 },     { "min",     60 },
+                { "mins",    60 },     { "minute", 60 },    { "minutes", 60 },     { "h",       3600 },
+                { "hr",      3600 },   { "hour",  3600 },   { "hours",   3600 },   { "d",       86400 },
+                { "day",     86400 },  { "days",  86400 },  { "w",       604800 }, { "week",    604800 },
+                { "weeks",   604800 },
+        };
+        uint64_t total = 0;
+        bool any = false;
+
+        for (;;) {
+                uint64_t n, mult = 0;
+                const char *u;
+                size_t ulen;
+                bool found = false;
+                int r;
+
+                while (isspace((unsigned char) *v))
+                        v++;
+                if (*v == '\0')
+                        break;
+
+                r = parse_digits(&v, &n);
+                if (r < 0)
+                        return r;
+                while (*v == ' ' || *v == '\t')
+                        v++;
+                for (u = v; isalpha((unsigned char) *v); v++)
+                        ;
+                ulen = (size_t) (v - u);
+                for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                        if (strlen(units[i].name) == ulen && strncmp(units[i].name, u, ulen) == 0) {
+                                mult = units[i].sec;
+                                found = true;
+                                break;
+                        }
+                if (!found)
+                        return -EINVAL;
+                if (n > UINT64_MAX / mult || total > UINT64_MAX - n * mult)
+                        return -ERANGE;
+                total += n * mult;
+                any = true;
+        }
+        if (!any)
+                return -EINVAL;
+        /* UINT64_MAX is odd, so no whole number of seconds ever equals ROTATE_INTERVAL_INHERIT. */
+        if (total > UINT64_MAX / USEC_PER_SEC)
+                return -ERANGE;
+        *ret_usec = total * USEC_PER_SEC;
+        return 0;
+}
+
+static void bad_value(Parser *p, unsigned line, const char *key, const char *value, int r,
+                      const char *invalid, const char *range) {
+        char buf[MESSAGE_TEXT_MAX * 4 + 4];
+
+        add_error(p, p->file, line, "%s=%s: %s", key, escape_text(value, buf),
+                  r == -ERANGE && range ? range : invalid);
+}
+
+static bool parse_interval(Parser *p, unsigned line, const char *key, const char *value, uint64_t *ret) {
+        int r = parse_timespan(value, ret);
+
+        if (r < 0)
+                bad_value(p, line, key, value, r, "not a time span (e.g. 86400, 12h, 1d, 1h 30min)",
+                          "out of range");
+        return r >= 0;
+}
+
+static bool parse_bool_key(Parser *p, unsigned line, const char *key, const char *value, bool *ret) {
+        int r = parse_boolean(value, ret);
+
+        if (r < 0)
+                bad_value(p, line, key, value, r, "not a boolean (expected yes or no)", NULL);
+        return r >= 0;
+}
+
+static void daemon_assignment(Parser *p, unsigned line, const char *key, const char *value) {
+        char buf[MESSAGE_TEXT_MAX * 4 + 4];
+
+        if (streq(key, "RotateIntervalSec")) {
+                if (*value == '\0')
+                        p->rotate_interval_usec = 0;
+                else
+                        (void) parse_interval(p, line, key, value, &p->rotate_interval_usec);
+        } else
+                add_error(p, p->file, line, "%s: unknown key in [Daemon]", escape_text(key, buf));
+}
+
+static void pf_assignment(Parser *p, unsigned line, const char *key, const char *value) {
+        PfSection *s = &p->pf;
+        char buf[MESSAGE_TEXT_MAX * 4 + 4];
+        int r;
+
+        if (streq(key, "Address")) {
+                s->address_line = line;
+                r = pci_address_parse(value, s->address);
+                s->has_address = r >= 0;
+                s->address_bad = r < 0;
+                if (r < 0)
+                        bad_value(p, line, key, value, r, "not a PCI address (expected DDDD:BB:DD.F)", NULL);
+
+        } else if (streq(key, "NumVFs")) {
+                s->num_vfs = 0;
+                r = *value ? parse_unsigned(value, CONFIG_MAX_NUM_VFS, &s->num_vfs) : 0;
+                if (r < 0)
+                        bad_value(p, line, key, value, r, "not a number",
+                                  "out of range (0.." STRINGIFY(CONFIG_MAX_NUM_VFS) ")");
+                s->set_num_vfs = r >= 0;
+
+        } else if (streq(key, "BindVFIO")) {
+                s->bind_vfio = false;
+                s->set_bind_vfio = !*value || parse_bool_key(p, line, key, value, &s->bind_vfio);
+
+        } else if (streq(key, "RotateWhenIdle")) {
+                s->rotate_when_idle = false;
+                s->set_rotate_when_idle =
+                        !*value || parse_bool_key(p, line, key, value, &s->rotate_when_idle);
+
+        } else if (streq(key, "RotateIntervalSec")) {
+                s->rotate_interval_usec = ROTATE_INTERVAL_INHERIT;
+                s->set_rotate_interval =
+                        !*value || parse_interval(p, line, key, value, &s->rotate_interval_usec);
+
+        } else
+                add_error(p, p->file, line, "%s: unknown key in [PhysicalFunction]", escape_text(key, buf));
+}
+
+static PfEntry *find_entry(Parser *p, const char *address) {
+        for (size_t i = 0; i < p->n_pfs; i++)
+                if (streq(p->pfs[i].pf.address, address))
+                        return &p->pfs[i];
+        return NULL;
+}
+
+static PfEntry *new_entry(Parser *p, const PfSection *s) {
+        PfEntry *l, *e;
+
+        if (p->n_pfs >= CONFIG_MAX_PFS) {
+                if (!p->too_many_pfs_reported)
+                        add_error(p, p->file, s->line,
+                                  "[PhysicalFunction]: more than " STRINGIFY(CONFIG_MAX_PFS)
+                                  " physical functions configured");
+                p->too_many_pfs_reported = true;
+                return NULL;
+        }
+
+        l = reallocarray(p->pfs, p->n_pfs + 1, sizeof(PfEntry));
+        if (!l) {
+                p->oom = true;
+                return NULL;
+        }
+        p->pfs = l;
+
+        e = &l[p->n_pfs];
+        *e = (PfEntry) {
+                .pf.rotate_interval_usec = ROTATE_INTERVAL_INHERIT,
+                .pf.line = s->line,
+                .pf.file = strdup(p->file),
+        };
+        if (!e->pf.file) {
+                p->oom = true;
+                return NULL;
+        }
+        memcpy(e->pf.address, s->address, sizeof e->pf.address);
+        p->n_pfs++;
+        return e;
+}
+
+/* Called when a [PhysicalFunction] section ends (next header or end of file). */
+static void pf_section_end(Parser *p) {
+        const PfSection *s = &p->pf;
+        char buf[MESSAGE_TEXT_MAX * 4 + 4];
+        PfEntry *e;
+
+        if (!s->has_address) {
+                if (!s->address_bad) /* a bad one was reported already */
+                        add_error(p, p->file, s->line, "[PhysicalFunction]: Address= is missing");
+                return;
+        }
+
+        e = find_entry(p, s->address);
+        if (e && e->file_index == p->file_index) {
+                add_error(p, p->file, s->address_line, "Address=%s: already configured at line %u",
+                          escape_text(s->address, buf), e->address_line);
+                return;
+        }
+        if (!e) {
+                e = new_entry(p, s);
+                if (!e)
+                        return;
+        }
+
+        e->file_index = p->file_index;
+        e->address_line = s->address_line;
+        if (s->set_num_vfs)
+                e->pf.num_vfs = s->num_vfs;
+        if (s->set_bind_vfio)
+                e->pf.bind_vfio = s->bind_vfio;
+        if (s->set_rotate_when_idle)
+                e->pf.rotate_when_idle = s->rotate_when_idle;
+        if (s->set_rotate_interval)
+                e->pf.rotate_interval_usec = s->rotate_interval_usec;
+}
+
+static void section_end(Parser *p) {
+        if (p->section == SECTION_PF)
+                pf_section_end(p);
+        p->section = SECTION_NONE;
+}
+
+static void section_header(Parser *p, unsigned line, char *text) {
+        char buf[MESSAGE_TEXT_MAX * 4 + 4];
+        size_t n = strlen(text);
+
+        section_end(p);
+        p->section = SECTION_IGNORE;
+
+        if (n < 3 || text[n - 1] != ']') {
+                add_error(p, p->file, line, "%s: not a valid section header", escape_text(text, buf));
+                return;
+        }
+        if (streq(text, "[Daemon]"))
+                p->section = SECTION_DAEMON;
+        else if (streq(text, "[PhysicalFunction]")) {
+                p->section = SECTION_PF;
+                p->pf = (PfSection) { .line = line };
+        } else
+                add_error(p, p->file, line, "%s: unknown section (expected [Daemon] or [PhysicalFunction])",
+                          escape_text(text, buf));
+}
+
+static void parse_line(Parser *p, unsigned line, char *text) {
+        char buf[MESSAGE_TEXT_MAX * 4 + 4];
+        char *key, *value, *eq;
+
+        text = strip(text);
+        if (*text == '\0' || *text == '#' || *text == ';')
+                return;
+        strip_inline_comment(text);
+        text = strip(text);
+
+        if (*text == '[') {
+                section_header(p, line, text);
+                return;
+        }
+
+        eq = strchr(text, '=');
+        if (!eq) {
+                add_error(p, p->file, line, "%s: not a Key=Value assignment", escape_text(text, buf));
+                return;
+        }
+        *eq = '\0';
+        key = strip(text);
+        value = strip(eq + 1);
+        if (*key == '\0') {
+                add_error(p, p->file, line, "=%s: missing key before '='", escape_text(value, buf));
+                return;
+        }
+
+        switch (p->section) {
+        case SECTION_NONE:
+                add_error(p, p->file, line, "%s: assignment outside of any section (expected [Daemon] or "
+                          "[PhysicalFunction] first)", escape_text(key, buf));
+                break;
+        case SECTION_IGNORE:
+                break;
+        case SECTION_DAEMON:
+                daemon_assignment(p, line, key, value);
+                break;
+        case SECTION_PF:
+                pf_assignment(p, line, key, value);
+                break;
+        }
+}
+
+/* Parses one file's contents; `data` need not be NUL-terminated and may contain NUL bytes. */
+static void parse_buffer(Parser *p, const char *file, const char *data, size_t size) {
+        char buf[CONFIG_MAX_LINE + 1];
+        unsigned line = 0;
+
+        p->file = file;
+        p->file_index++;
+        p->section = SECTION_NONE;
+
+        for (size_t pos = 0; pos < size;) {
+                const char *nl = memchr(data + pos, '\n', size - pos);
+                size_t len = nl ? (size_t) (nl - (data + pos)) : size - pos;
+
+                line++;
+                if (len > CONFIG_MAX_LINE)
+                        add_error(p, file, line, "line is longer than " STRINGIFY(CONFIG_MAX_LINE) " bytes");
+                else if (memchr(data + pos, '\0', len))
+                        add_error(p, file, line, "line contains a NUL byte");
+                else {
+                        memcpy(buf, data + pos, len);
+                        buf[len] = '\0';
+                        parse_line(p, line, buf);
+                }
+                pos += len + 1;
+        }
+        section_end(p);
+}
+
+static void io_error(Parser *p, const char *file, int r, const char *what) {
+        add_error(p, file, 0, "%s: %s", what, strerror(-r));
+        if (p->io_error == 0)
+                p->io_error = r;
+}
+
+static int read_fd(int fd, char **ret, size_t *ret_size) {
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0, allocated = 0;
+
+        for (;;) {
+                ssize_t n;
+
+                if (allocated - size < 4096) {
+                        size_t a = allocated ? allocated * 2 : 16384;
+                        char *b;
+
+                        if (a > CONFIG_MAX_FILE_SIZE + 1)
+                                a = CONFIG_MAX_FILE_SIZE + 1;
+                        if (a <= size)
+                                return -EFBIG;
+                        b = realloc(buf, a);
+                        if (!b)
+                                return -ENOMEM;
+                        buf = b;
+                        allocated = a;
+                }
+                n = read(fd, buf + size, allocated - size);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (n == 0)
+                        break;
+                size += (size_t) n;
+        }
+        if (size > CONFIG_MAX_FILE_SIZE)
+                return -EFBIG;
+        *ret = TAKE_PTR(buf);
+        *ret_size = size;
+        return 0;
+}
+
+/* Reads and parses one file. Problems go to the error list; only -ENOMEM is returned. */
+static int parse_fd(Parser *p, int fd, const char *file) {
+        _cleanup_free_ char *data = NULL;
+        size_t size;
+        int r;
+
+        r = read_fd(fd, &data, &size);
+        if (r == -ENOMEM)
+                return r;
+        if (r == -EFBIG)
+                add_error(p, file, 0, "file is larger than %u bytes", CONFIG_MAX_FILE_SIZE);
+        else if (r < 0)
+                io_error(p, file, r, "cannot read");
+        else
+                parse_buffer(p, file, data, size);
+        return 0;
+}
+
+static int compare_names(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static bool is_dropin_name(const char *name) {
+        size_t n = strlen(name);
+
+        /* Hidden files are editor and package-manager leftovers, as in systemd. */
+        return name[0] != '.' && n > STRLEN(".conf") && streq(name + n - STRLEN(".conf"), ".conf");
+}
+
+static int parse_dropins(Parser *p, const char *dir) {
+        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_close_ int dfd = -1;
+        size_t n = 0;
+        DIR *d;
+        int r = 0, dirfd_copy;
+
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0) {
+                if (errno != ENOENT)
+                        io_error(p, dir, negative_errno(), "cannot open directory");
+                return 0;
+        }
+        /* readdir() gets its own fd, dfd stays for openat(). */
+        dirfd_copy = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+        d = dirfd_copy >= 0 ? fdopendir(dirfd_copy) : NULL;
+        if (!d) {
+                io_error(p, dir, negative_errno(), "cannot read directory");
+                safe_close(dirfd_copy);
+                return 0;
+        }
+        for (;;) {
+                struct dirent *de;
+                char **l;
+
+                errno = 0;
+                de = readdir(d);
+                if (!de) {
+                        if (errno != 0)
+                                io_error(p, dir, negative_errno(), "cannot read directory");
+                        break;
+                }
+                if (!is_dropin_name(de->d_name))
+                        continue;
+                l = reallocarray(names, n + 2, sizeof(char *));
+                if (!l) {
+                        r = -ENOMEM;
+                        break;
+                }
+                names = l;
+                names[n] = strdup(de->d_name);
+                if (!names[n]) {
+                        r = -ENOMEM;
+                        break;
+                }
+                names[++n] = NULL;
+        }
+        (void) closedir(d);
+        if (r < 0)
+                return r;
+        if (n > 0)
+                qsort(names, n, sizeof(char *), compare_names);
+
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *path = NULL;
+                _cleanup_close_ int fd = -1;
+                struct stat st;
+
+                if (asprintf(&path, "%s/%s", dir, names[i]) < 0)
+                        return -ENOMEM;
+                /* Only regular files are read (a symlink to /dev/null masks a drop-in, as in
+                 * systemd). Checked before opening, since opening a device or FIFO can block or
+                 * have side effects, and again after, as the name may have been replaced. */
+                if (fstatat(dfd, names[i], &st, 0) < 0) {
+                        if (errno != ENOENT) /* removed since readdir(), or a dangling symlink */
+                                io_error(p, path, negative_errno(), "cannot open");
+                        continue;
+                }
+                if (!S_ISREG(st.st_mode))
+                        continue;
+                fd = openat(dfd, names[i], O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+                if (fd < 0) {
+                        if (errno != ENOENT)
+                                io_error(p, path, negative_errno(), "cannot open");
+                        continue;
+                }
+                if (fstat(fd, &st) < 0) {
+                        io_error(p, path, negative_errno(), "cannot open");
+                        continue;
+                }
+                if (!S_ISREG(st.st_mode))
+                        continue;
+                r = parse_fd(p, fd, path);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Turns the parser's result into a Config, or its errors into the caller's list. */
+static int parser_finish(Parser *p, Config **ret, char ***ret_errors) {
+        Config *c;
+
+        if (p->oom)
+                return -ENOMEM;
+        if (p->n_errors > 0) {
+                if (ret_errors) {
+                        *ret_errors = TAKE_PTR(p->errors);
+                        p->n_errors = 0;
+                }
+                return p->io_error < 0 ? p->io_error : -EINVAL;
+        }
+
+        c = calloc(1, sizeof(Config));
+        if (!c)
+                return -ENOMEM;
+        c->rotate_interval_usec = p->rotate_interval_usec;
+        if (p->n_pfs > 0) {
+                c->pfs = calloc(p->n_pfs, sizeof(PfConfig));
+                if (!c->pfs) {
+                        free(c);
+                        return -ENOMEM;
+                }
+        }
+        for (size_t i = 0; i < p->n_pfs; i++) {
+                c->pfs[i] = p->pfs[i].pf;
+                p->pfs[i].pf.file = NULL; /* now owned by c */
+                if (c->pfs[i].rotate_interval_usec == ROTATE_INTERVAL_INHERIT)
+                        c->pfs[i].rotate_interval_usec = c->rotate_interval_usec;
+        }
+        c->n_pfs = p->n_pfs;
+
+        if (ret)
+                *ret = c;
+        else
+                config_free(c);
+        if (ret_errors)
+                *ret_errors = NULL;
+        return 0;
+}
+
+int config_load(const char *path, bool path_must_exist, const char *dropin_dir, Config **ret,
+                char ***ret_errors) {
+        Parser p = {};
+        int r = 0;
+
+        if (path) {
+                _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+                if (fd >= 0)
+                        r = parse_fd(&p, fd, path);
+                else if (errno != ENOENT || path_must_exist)
+                        io_error(&p, path, negative_errno(), "cannot open");
+        }
+        if (r >= 0 && dropin_dir)
+                r = parse_dropins(&p, dropin_dir);
+        if (r >= 0)
+                r = parser_finish(&p, ret, ret_errors);
+
+        parser_done(&p);
+        return r;
+}
+
+int config_load_string(const char *name, const char *text, Config **ret, char ***ret_errors) {
+        Parser p = {};
+        int r;
+
+        if (!text)
+                return -EINVAL;
+        parse_buffer(&p, name ?: "(string)", text, strlen(text));
+        r = parser_finish(&p, ret, ret_errors);
+        parser_done(&p);
+        return r;
+}
+
+Config *config_free(Config *c) {
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < c->n_pfs; i++)
+                free(c->pfs[i].file);
+        free(c->pfs);
+        return mfree(c);
+}
+
+const PfConfig *config_find_pf(const Config *c, const char *address) {
+        char canonical[PCI_ADDRESS_MAX];
+
+        if (!c || pci_address_parse(address, canonical) < 0)
+                return NULL;
+        for (size_t i = 0; i < c->n_pfs; i++)
+                if (streq(c->pfs[i].address, canonical))
+                        return &c->pfs[i];
+        return NULL;
+}

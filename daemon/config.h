@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "macro.h"
 #include "pci-address.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/vfio-tokend/vfio-tokend.conf"

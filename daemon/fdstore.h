@@ -21,7 +21,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(FdStore *, fdstore_free);
 
 /* Takes the fds stored for PF `address` out of the store (caller owns them; unused kinds are -1).
  * Returns the API they belong to, or -ENOENT if none were stored for this PF, -EBADMSG if only
- * some were (they are closed). */
+ * some were, or a name twice, or names of both APIs (our copies are closed; the service manager
+ * still holds its own, so the caller should fdstore_remove() before reopening the PF). */
 int fdstore_take(FdStore *s, const char *address, int ret_fds[static _VFIO_FD_MAX]);
 /* Names of fds nobody has taken (for a warning); NULL-terminated, caller frees. */
 char **fdstore_leftover_names(const FdStore *s);
@@ -29,9 +30,15 @@ char **fdstore_leftover_names(const FdStore *s);
 /* Hands the fds of an open PF to the service manager (no-op without NOTIFY_SOCKET; returns 0
  * then, > 0 if sent). */
 int fdstore_push(const char *address, const VfioPf *pf);
+/* The same for a set of fds of `api`, indexed by VfioFdKind (-1 for kinds the API has none of;
+ * -EINVAL unless exactly the API's kinds are given). One message per fd, as FDNAME= names all
+ * fds of a message. If one fails, the ones already sent are asked back (FDSTOREREMOVE). */
+int fdstore_push_fds(const char *address, VfioApi api, const int fds[static _VFIO_FD_MAX]);
 /* Asks the service manager to drop this PF's fds (FDSTOREREMOVE=1), e.g. when it is removed
  * from the config. */
 int fdstore_remove(const char *address);
 
-/* "pf-0000_3b_00.0-group": fd-store name of an fd of a PF. */
+/* "pf-0000_3b_00.0-group": fd-store name of an fd of a PF. Group API: -container, -group,
+ * -device; cdev API: -iommufd (VFIO_FD_CONTAINER), -cdev (VFIO_FD_DEVICE). An empty string for
+ * a kind the API does not have. */
 void fdstore_name(const char *address, VfioApi api, VfioFdKind kind, char *buf, size_t size);

@@ -51,3 +51,6 @@ int log_pf_internal(int level, int error, const char *pf, unsigned long long gen
 /* Messages with arbitrary extra fields ("KEY=value", NULL-terminated), e.g. the audit trail. */
 #define log_struct(level, fields, ...) \
         log_internal((level), 0, (fields), __FILE__, __LINE__, __func__, __VA_ARGS__)
+
+#define log_oom() log_error_errno(ENOMEM, "Out of memory.")
+#define log_oom_pf(pf) log_pf_error_errno(pf, 0, ENOMEM, "Out of memory.")

@@ -1,1 +1,228 @@
-int main(void) { return 0; }
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* vfio-tokend: command line, privilege split, and the top-level flow. */
+
+#include <cap-ng.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "manager.h"
+#include "setup.h"
+#include "state.h"
+
+static const char *arg_config = NULL;
+static const char *arg_state_dir = NULL;
+static bool arg_setup = false;
+static bool arg_check_config = false;
+
+static void help(void) {
+        printf("%s [OPTIONS...]\n\n"
+               "Owns SR-IOV PFs bound to vfio-pci, sets and rotates their VF tokens, and hands\n"
+               "them to authorised callers over D-Bus (org.vfio.Tokend1).\n\n"
+               "  -h --help              Show this help\n"
+               "     --version           Show the version\n"
+               "     --config=FILE       Configuration file (default " CONFIG_DEFAULT_PATH ")\n"
+               "     --state-dir=DIR     State directory (default $STATE_DIRECTORY or " STATE_DEFAULT_DIR ")\n"
+               "     --setup             As root: bind PFs to vfio-pci, enable VFs, hand the device\n"
+               "                         nodes to the service user, then exit\n"
+               "     --check-config      Validate the configuration without touching devices\n\n"
+               "See vfio-tokend(8) and vfio-tokend.conf(5).\n",
+               program_invocation_short_name);
+}
+
+static int parse_argv(int argc, char *argv[]) {
+        enum { ARG_VERSION = 0x100, ARG_CONFIG, ARG_STATE_DIR, ARG_SETUP, ARG_CHECK_CONFIG };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "config", required_argument, NULL, ARG_CONFIG },
+                { "state-dir", required_argument, NULL, ARG_STATE_DIR },
+                { "setup", no_argument, NULL, ARG_SETUP },
+                { "check-config", no_argument, NULL, ARG_CHECK_CONFIG },
+                {}
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+                        return 0;
+                case ARG_CONFIG:
+                        arg_config = optarg;
+                        break;
+                case ARG_STATE_DIR:
+                        arg_state_dir = optarg;
+                        break;
+                case ARG_SETUP:
+                        arg_setup = true;
+                        break;
+                case ARG_CHECK_CONFIG:
+                        arg_check_config = true;
+                        break;
+                default:
+                        return -EINVAL;
+                }
+        if (optind < argc) {
+                log_error("%s takes no positional arguments (got '%s'); see --help.", program_invocation_short_name,
+                          argv[optind]);
+                return -EINVAL;
+        }
+        if (arg_setup && arg_check_config) {
+                log_error("--setup and --check-config exclude each other.");
+                return -EINVAL;
+        }
+        return 1;
+}
+
+/* The conf.d next to an explicit --config is read too, so tests and admins get drop-ins. */
+static const char *dropin_dir_for(const char *config, char *buf, size_t size) {
+        const char *slash = strrchr(config, '/');
+
+        snprintf(buf, size, "%.*s/conf.d", slash ? (int) (slash - config) : 1, slash ? config : ".");
+        return buf;
+}
+
+static int load_config_with_dropins(Config **ret) {
+        _cleanup_strv_free_ char **errors = NULL;
+        const char *path = arg_config ?: CONFIG_DEFAULT_PATH;
+        char dropins[4096];
+        int r;
+
+        r = config_load(path, !!arg_config,
+                        arg_config ? dropin_dir_for(arg_config, dropins, sizeof dropins) : CONFIG_DEFAULT_DROPIN_DIR,
+                        ret, &errors);
+        if (r < 0) {
+                for (char **e = errors; e && *e; e++)
+                        log_error("%s", *e);
+                if (!errors || !errors[0])
+                        log_error_errno(r, "Failed to load configuration %s: %m", path);
+                log_error("Configuration is invalid, refusing to start.");
+        }
+        return r;
+}
+
+static int lookup_service_user(uid_t *ret_uid, gid_t *ret_gid) {
+        struct passwd *pw;
+
+        errno = 0;
+        pw = getpwnam(SERVICE_USER);
+        if (!pw)
+                return errno > 0 ? -errno : -ESRCH;
+        *ret_uid = pw->pw_uid;
+        *ret_gid = pw->pw_gid;
+        return 0;
+}
+
+/* Started by hand as root, one process does the setup and then keeps nothing it no longer needs:
+ * it becomes the service user if there is one, else stays uid 0 with no capabilities at all. */
+static int drop_privileges(const char *state_dir, uid_t uid, gid_t gid, bool have_user) {
+        int r;
+
+        if (have_user) {
+                /* The state directory must be the service user's; create it 0700 and hand it over. */
+                if (mkdir(state_dir, 0700) < 0 && errno != EEXIST)
+                        return log_error_errno(errno, "Failed to create state directory %s: %m", state_dir);
+                if (chown(state_dir, uid, gid) < 0)
+                        return log_error_errno(errno, "Failed to hand state directory %s to %s: %m", state_dir,
+                                               SERVICE_USER);
+                capng_clear(CAPNG_SELECT_BOTH);
+                r = capng_change_id((int) uid, (int) gid, CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING);
+                if (r < 0)
+                        return log_error_errno(EPERM, "Failed to change to user %s (libcap-ng error %d).",
+                                               SERVICE_USER, r);
+                log_info("Dropped privileges to user %s (uid %u), no capabilities.", SERVICE_USER, (unsigned) uid);
+                return 0;
+        }
+
+        capng_clear(CAPNG_SELECT_BOTH);
+        r = capng_apply(CAPNG_SELECT_BOTH);
+        if (r < 0)
+                return log_error_errno(EPERM, "Failed to drop capabilities (libcap-ng error %d).", r);
+        log_info("No user %s: staying uid 0 with an empty capability set.", SERVICE_USER);
+        return 0;
+}
+
+static int run(int argc, char *argv[]) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        _cleanup_(config_freep) Config *config = NULL;
+        ManagerPaths paths = { .state_dir = arg_state_dir };
+        uid_t uid = (uid_t) -1;
+        gid_t gid = (gid_t) -1;
+        bool have_user;
+        int r;
+
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r;
+
+        r = load_config_with_dropins(&config);
+        if (r < 0)
+                return r;
+
+        if (arg_check_config) {
+                printf("Configuration OK: %zu PF(s).\n", config->n_pfs);
+                for (size_t i = 0; i < config->n_pfs; i++) {
+                        const PfConfig *p = &config->pfs[i];
+                        printf("  %s NumVFs=%u BindVFIO=%s RotateWhenIdle=%s RotateIntervalSec=%" PRIu64 "\n",
+                               p->address, p->num_vfs, p->bind_vfio ? "yes" : "no",
+                               p->rotate_when_idle ? "yes" : "no", p->rotate_interval_usec / USEC_PER_SEC);
+                }
+                return 0;
+        }
+
+        have_user = lookup_service_user(&uid, &gid) >= 0;
+
+        r = manager_new(TAKE_PTR(config), &paths, &m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the manager: %m");
+
+        if (arg_setup || geteuid() == 0) {
+                if (geteuid() != 0)
+                        return log_error_errno(EPERM, "--setup must run as root.");
+                r = setup_all(m->config, m->sysfs_root, m->dev_root, have_user ? uid : (uid_t) -1, gid);
+                if (arg_setup) {
+                        if (r > 0)
+                                log_warning("Setup failed for %d PF(s); the daemon will report them.", r);
+                        return 0;
+                }
+                r = drop_privileges(m->state_dir, uid, gid, have_user);
+                if (r < 0)
+                        return r;
+        } else {
+                char node[4096];
+
+                snprintf(node, sizeof node, "%s/vfio/vfio", m->dev_root);
+                if (access(node, R_OK | W_OK) < 0)
+                        return log_error_errno(errno,
+                                               "Cannot use %s: %m. Start vfio-tokend as root, or as user %s after "
+                                               "'vfio-tokend --setup' has handed it the VFIO device nodes.",
+                                               node, SERVICE_USER);
+        }
+
+        r = manager_start(m);
+        if (r < 0)
+                return r;
+        r = manager_connect_bus(m);
+        if (r < 0)
+                return r;
+        return manager_run(m);
+}
+
+int main(int argc, char *argv[]) {
+        int r = run(argc, argv);
+
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Owns the daemon's life cycle and the set of managed PFs. */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#include "bus.h"
+#include "lease.h"
+#include "log.h"
+#include "manager.h"
+#include "polkit.h"
+
+static int pick_path(const char *given, const char *env, const char *fallback, char **ret) {
+        const char *e = given ?: (env ? getenv(env) : NULL);
+        char *s;
+
+        if (!e || !*e)
+                e = fallback;
+        s = strdup(e);
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
+int manager_new(Config *config, const ManagerPaths *paths, Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        static const ManagerPaths no_paths = {};
+        int r;
+
+        if (!paths)
+                paths = &no_paths;
+        m = calloc(1, sizeof(Manager));
+        if (!m)
+                return -ENOMEM;
+        m->version = PACKAGE_VERSION;
+        m->state_fd = -1;
+        m->config = config;
+
+        if (pick_path(paths->sysfs_root, "VFIO_TOKEND_SYSFS_ROOT", SYSFS_DEFAULT_ROOT, &m->sysfs_root) < 0 ||
+            pick_path(paths->dev_root, "VFIO_TOKEND_DEV_ROOT", "/dev", &m->dev_root) < 0 ||
+            pick_path(paths->state_dir, "STATE_DIRECTORY", STATE_DEFAULT_DIR, &m->state_dir) < 0)
+                return -ENOMEM;
+        /* $STATE_DIRECTORY may list several directories separated by ':'; ours is the first. */
+        if (!paths->state_dir)
+                m->state_dir[strcspn(m->state_dir, ":")] = '\0';
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        /* Queries first: their callbacks reference PFs. */
+        m->polkit = polkit_free(m->polkit);
+        for (size_t i = 0; i < m->n_pfs; i++)
+                pf_free(m->pfs[i]);
+        free(m->pfs);
+        fdstore_free(m->fdstore);
+        sd_event_source_disable_unref(m->sigterm_source);
+        sd_event_source_disable_unref(m->sigint_source);
+        sd_bus_flush_close_unref(m->bus);
+        sd_event_unref(m->event);
+        safe_close(m->state_fd);
+        config_free(m->config);
+        free(m->sysfs_root);
+        free(m->dev_root);
+        free(m->state_dir);
+        return mfree(m);
+}
+
+Pf *manager_find_pf(Manager *m, const char *address) {
+        for (size_t i = 0; i < m->n_pfs; i++)
+                if (streq(m->pfs[i]->config.address, address))
+                        return m->pfs[i];
+        return NULL;
+}
+
+Pf *manager_find_pf_for_device(Manager *m, const char *address) {
+        for (size_t i = 0; i < m->n_pfs; i++)
+                if (pf_owns_device(m->pfs[i], address))
+                        return m->pfs[i];
+        return NULL;
+}
+
+int manager_start(Manager *m) {
+        _cleanup_strv_free_ char **left = NULL;
+        int r;
+
+        r = state_dir_open(m->state_dir, &m->state_fd);
+        if (r == -EPERM)
+                return log_error_errno(r, "State directory %s is accessible to others or owned by another user; "
+                                          "it holds secrets and must be 0700 and ours.",
+                                       m->state_dir);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open state directory %s: %m", m->state_dir);
+
+        r = fdstore_collect(&m->fdstore);
+        if (r < 0)
+                log_warning_errno(r, "Failed to collect fds from the service manager, reopening PFs: %m");
+
+        m->pfs = calloc(m->config->n_pfs + 1, sizeof(Pf *));
+        if (!m->pfs)
+                return log_oom();
+        for (size_t i = 0; i < m->config->n_pfs; i++) {
+                r = pf_new(m, &m->config->pfs[i], &m->pfs[m->n_pfs]);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to set up PF %s: %m", m->config->pfs[i].address);
+                m->n_pfs++;
+        }
+        for (size_t i = 0; i < m->n_pfs; i++) {
+                r = pf_start(m->pfs[i], m->fdstore);
+                if (r < 0)
+                        return r;
+        }
+
+        left = m->fdstore ? fdstore_leftover_names(m->fdstore) : NULL;
+        for (char **n = left; n && *n; n++)
+                log_warning("Closing fd '%s' from the fd store: it belongs to no configured PF.", *n);
+        m->fdstore = fdstore_free(m->fdstore);
+
+        if (m->n_pfs == 0)
+                log_warning("No PFs configured: add [PhysicalFunction] sections to the configuration.");
+        return 0;
+}
+
+int manager_connect_bus(Manager *m) {
+        int r;
+
+        r = sd_bus_open_system(&m->bus);
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to the system bus: %m");
+        r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
+        r = polkit_new(m, &m->polkit);
+        if (r < 0)
+                return log_oom();
+        r = bus_register(m);
+        if (r < 0)
+                return r;
+        r = sd_bus_request_name(m->bus, BUS_NAME, 0);
+        if (r < 0)
+                return log_error_errno(r, "Failed to acquire bus name %s (is another instance running, and does "
+                                          "the bus policy let us own it?): %m",
+                                       BUS_NAME);
+        return 0;
+}
+
+int manager_rotate_pf(Manager *m, Pf *pf, bool force, const char *reason) {
+        if (pf->status != PF_STATUS_READY)
+                return -EAGAIN;
+        if (pf->n_leases > 0 && !force)
+                return -EBUSY;
+        return pf_rotate(pf, reason);
+}
+
+void manager_log_summary(Manager *m) {
+        for (size_t i = 0; i < m->n_pfs; i++) {
+                Pf *pf = m->pfs[i];
+
+                log_pf_info(pf->config.address, pf->state->generation,
+                            "State %s, token generation %" PRIu64 ", %u VF(s), %u lease(s).",
+                            pf_status_to_string(pf->status), pf->state->generation,
+                            pf->device ? pf->device->num_vfs : 0, pf->n_leases);
+        }
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+
+        log_info("Received %s, stopping.", strsignal((int) si->ssi_signo));
+        m->stopping = true;
+        /* The PF fds stay in the fd store: a restart must not reopen (and reset) any PF. */
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping.");
+        return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+int manager_run(Manager *m) {
+        unsigned ready = 0;
+        sigset_t ss;
+        int r;
+
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGINT);
+        if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0)
+                return log_error_errno(errno, "Failed to block signals: %m");
+        r = sd_event_add_signal(m->event, &m->sigterm_source, SIGTERM, on_signal, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, &m->sigint_source, SIGINT, on_signal, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch signals: %m");
+
+        /* Pings the watchdog on its own when WATCHDOG_USEC is set for us. */
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                log_warning_errno(r, "Failed to enable the watchdog: %m");
+
+        for (size_t i = 0; i < m->n_pfs; i++)
+                ready += m->pfs[i]->status == PF_STATUS_READY;
+        (void) sd_notifyf(false, "READY=1\nSTATUS=Managing %zu PF(s), %u ready.", m->n_pfs, ready);
+        log_info("Started: managing %zu PF(s), %u ready.", m->n_pfs, ready);
+
+        r = sd_event_loop(m->event);
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m");
+        return 0;
+}

@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Owns one PF's life: discovery, open or recovery, the token and its rotation, timers. */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-bus.h>
+#include <time.h>
+
+#include "bus.h"
+#include "lease.h"
+#include "log.h"
+#include "manager.h"
+#include "pf.h"
+
+static const char *const pf_status_table[_PF_STATUS_MAX] = {
+        [PF_STATUS_READY] = "ready",
+        [PF_STATUS_LOCKED] = "locked",
+        [PF_STATUS_GONE] = "gone",
+};
+
+const char *pf_status_to_string(PfStatus s) {
+        return s >= 0 && s < _PF_STATUS_MAX ? pf_status_table[s] : NULL;
+}
+
+static uint64_t now_realtime_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+int pf_new(Manager *m, const PfConfig *c, Pf **ret) {
+        _cleanup_(pf_freep) Pf *pf = NULL;
+        int r;
+
+        pf = calloc(1, sizeof(Pf));
+        if (!pf)
+                return -ENOMEM;
+        pf->manager = m;
+        pf->config = *c;
+        pf->config.file = NULL;
+        pf->status = PF_STATUS_GONE;
+        pf->status_error = -ENOENT;
+        pci_address_escape(c->address, pf->escaped);
+        pf->state = pf_state_new();
+        if (!pf->state)
+                return -ENOMEM;
+        r = sd_bus_path_encode("/org/vfio/Tokend1/pf", c->address, &pf->object_path);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(pf);
+        return 0;
+}
+
+static void pf_close(Pf *pf) {
+        pf->vfio = vfio_pf_free(pf->vfio);
+        pf->adopted = false;
+}
+
+Pf *pf_free(Pf *pf) {
+        if (!pf)
+                return NULL;
+        while (pf->leases)
+                lease_free(pf->leases);
+        sd_event_source_disable_unref(pf->rotate_timer);
+        sd_event_source_disable_unref(pf->retry_timer);
+        pf_close(pf);
+        pci_device_free(pf->device);
+        pf_state_free(pf->state);
+        free(pf->object_path);
+        return mfree(pf);
+}
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        Pf *pf = userdata;
+
+        pf->retry_timer = sd_event_source_disable_unref(pf->retry_timer);
+        log_pf_debug(pf->config.address, 0, "Retrying.");
+        (void) pf_start(pf, pf->manager->fdstore);
+        return 0;
+}
+
+static void pf_set_status(Pf *pf, PfStatus status, int error) {
+        bool changed = pf->status != status;
+
+        pf->status = status;
+        pf->status_error = error;
+
+        if (status != PF_STATUS_READY) {
+                pf_close(pf);
+                pf->rotate_timer = sd_event_source_disable_unref(pf->rotate_timer);
+                if (!pf->retry_timer && pf->manager->event)
+                        (void) sd_event_add_time_relative(pf->manager->event, &pf->retry_timer, CLOCK_MONOTONIC,
+                                                          PF_RETRY_USEC, USEC_PER_SEC, on_retry, pf);
+        } else
+                pf->retry_timer = sd_event_source_disable_unref(pf->retry_timer);
+
+        if (changed)
+                bus_pf_emit_changed(pf, "State", NULL);
+}
+
+/* Sysfs checks before any open: the PF must exist, be SR-IOV capable and sit on vfio-pci
+ * (binding is --setup's job, which runs with privileges the daemon does not keep). */
+static int pf_discover(Pf *pf) {
+        _cleanup_(pci_device_freep) PciDevice *d = NULL;
+        const char *a = pf->config.address;
+        int r;
+
+        r = sysfs_device_read(pf->manager->sysfs_root, a, &d);
+        if (r < 0) {
+                if (r == -ENOENT || r == -ENODEV)
+                        return log_pf_error_errno(a, 0, r, "No such PCI device in %s/bus/pci/devices, skipping.",
+                                                  pf->manager->sysfs_root);
+                return log_pf_error_errno(a, 0, r, "Failed to read the device from sysfs: %m");
+        }
+        if (!d->sriov_capable)
+                return log_pf_error_errno(a, 0, -EOPNOTSUPP,
+                                          "Not an SR-IOV physical function (no sriov_totalvfs), skipping.");
+        if (!streq_ptr(d->driver, "vfio-pci"))
+                return log_pf_error_errno(a, 0, -EMEDIUMTYPE,
+                                          "Bound to %s, not vfio-pci; %s, skipping.", d->driver ?: "no driver",
+                                          pf->config.bind_vfio ? "run 'vfio-tokend --setup' as root to bind it"
+                                                               : "set BindVFIO=yes or bind it to vfio-pci");
+        if (d->iommu_group < 0)
+                return log_pf_error_errno(a, 0, -ENODEV, "Device has no IOMMU group (is the IOMMU enabled?), skipping.");
+
+        pci_device_free(pf->device);
+        pf->device = TAKE_PTR(d);
+        return 0;
+}
+
+/* Tries the tokens on record in the order that matters after any crash: committed, then
+ * pending (see state.h). Returns which one opened: 1 = current, 2 = pending, 0 = plain (no
+ * token on record). */
+static int pf_open_cold(Pf *pf) {
+        const Token *tries[2] = { pf->state->current, pf->state->pending };
+        const char *a = pf->config.address;
+        int r = -EACCES;
+
+        if (!pf->state->current && !pf->state->pending) {
+                r = vfio_pf_open(pf->manager->dev_root, VFIO_API_GROUP, a, pf->device->iommu_group, NULL,
+                                 &pf->vfio);
+                if (r < 0)
+                        return log_pf_error_errno(a, 0, r, "Failed to open PF (no token on record): %s",
+                                                  vfio_strerror(VFIO_OP_OPEN, r));
+                return 0;
+        }
+
+        for (size_t i = 0; i < ELEMENTSOF(tries); i++) {
+                if (!tries[i])
+                        continue;
+                r = vfio_pf_open(pf->manager->dev_root, VFIO_API_GROUP, a, pf->device->iommu_group, tries[i],
+                                 &pf->vfio);
+                if (r >= 0)
+                        return (int) i + 1;
+                if (r != -EACCES)
+                        break;
+                log_pf_debug(a, 0, "The kernel refused the %s token on record.", i == 0 ? "committed" : "pending");
+        }
+        return log_pf_error_errno(a, pf->state->generation, r, "Failed to open PF: %s",
+                                  vfio_strerror(VFIO_OP_OPEN, r));
+}
+
+/* After any successful open or adoption: make the state and the kernel agree. A rotation that
+ * was in flight is rolled forward (SET is allowed at any time and we hold the fd), a PF with no
+ * token on record gets its first one. */
+static int pf_settle(Pf *pf, int opened_with) {
+        const char *a = pf->config.address;
+        int r;
+
+        r = vfio_pf_probe_token(pf->vfio);
+        if (r < 0)
+                return log_pf_error_errno(a, 0, r, "VF token feature not available: %s",
+                                          vfio_strerror(VFIO_OP_PROBE, r));
+
+        if (opened_with == 2) {
+                /* The kernel had the pending token: the crash came after the SET. */
+                r = state_commit_rotation(pf->manager->state_fd, a, pf->state, now_realtime_usec());
+                if (r < 0)
+                        return log_pf_error_errno(a, 0, r, "Failed to commit recovered token: %m");
+                log_pf_notice(a, pf->state->generation, "Recovered the token of an interrupted rotation.");
+                return 0;
+        }
+
+        if (pf->state->pending) {
+                r = vfio_pf_set_token(pf->vfio, pf->state->pending);
+                if (r < 0)
+                        return log_pf_error_errno(a, 0, r, "Failed to complete interrupted rotation: %s",
+                                                  vfio_strerror(VFIO_OP_SET, r));
+                r = state_commit_rotation(pf->manager->state_fd, a, pf->state, now_realtime_usec());
+                if (r < 0)
+                        return log_pf_error_errno(a, 0, r, "Failed to commit token: %m");
+                log_pf_notice(a, pf->state->generation, "Completed an interrupted rotation.");
+                return 0;
+        }
+
+        if (!pf->state->current) {
+                r = pf_rotate(pf, "first token");
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int pf_start(Pf *pf, FdStore *store) {
+        int fds[_VFIO_FD_MAX], opened_with = 1, r;
+        const char *a = pf->config.address;
+        _cleanup_(pf_state_freep) PfState *loaded = NULL;
+
+        if (pf->status == PF_STATUS_READY)
+                return 0;
+
+        r = pf_discover(pf);
+        if (r < 0) {
+                pf_set_status(pf, PF_STATUS_GONE, r);
+                return 0;
+        }
+
+        r = state_load(pf->manager->state_fd, a, &loaded);
+        if (r == -EBADMSG)
+                /* Keep the damaged file for the admin; without a token we can still open a PF
+                 * whose VFs are unused, and we will replace the file then. */
+                log_pf_error_errno(a, 0, r, "State file is damaged, ignoring the token on record.");
+        else if (r < 0 && r != -ENOENT) {
+                log_pf_error_errno(a, 0, r, "Failed to load state: %m");
+                pf_set_status(pf, PF_STATUS_GONE, r);
+                return 0;
+        }
+        if (loaded) {
+                pf_state_free(pf->state);
+                pf->state = TAKE_PTR(loaded);
+        }
+
+        r = store ? fdstore_take(store, a, fds) : -ENOENT;
+        if (r >= 0) {
+                r = vfio_pf_adopt((VfioApi) r, a, fds, &pf->vfio);
+                if (r < 0)
+                        log_pf_warning_errno(a, 0, r, "Ignoring fds from the fd store: %s",
+                                             vfio_strerror(VFIO_OP_ADOPT, r));
+                else {
+                        pf->adopted = true;
+                        log_pf_info(a, pf->state->generation, "Took the PF's fds back from the fd store.");
+                }
+        } else if (r == -EBADMSG)
+                log_pf_warning_errno(a, 0, r, "Incomplete fd set in the fd store, reopening.");
+
+        if (!pf->vfio) {
+                r = pf_open_cold(pf);
+                if (r < 0) {
+                        pf_set_status(pf, r == -EACCES ? PF_STATUS_LOCKED : PF_STATUS_GONE, r);
+                        return 0;
+                }
+                opened_with = r;
+        }
+
+        r = pf_settle(pf, opened_with);
+        if (r < 0) {
+                pf_set_status(pf, PF_STATUS_GONE, r);
+                return r == -ENOMEM ? r : 0;
+        }
+
+        r = fdstore_push(a, pf->vfio);
+        if (r < 0)
+                log_pf_warning_errno(a, 0, r, "Failed to hand the PF's fds to the fd store, a restart will reopen it: %m");
+
+        pf_set_status(pf, PF_STATUS_READY, 0);
+        (void) pf_schedule_rotation(pf);
+        log_pf_info(a, pf->state->generation, "Ready (%s API, %s, IOMMU group %d, %u of %u VFs enabled).",
+                    vfio_api_to_string(vfio_pf_api(pf->vfio)), pf->adopted ? "fds kept" : "opened",
+                    pf->device->iommu_group, pf->device->num_vfs, pf->device->total_vfs);
+        return 0;
+}
+
+int pf_rotate(Pf *pf, const char *reason) {
+        _cleanup_(token_freep) Token *next = NULL;
+        const char *a = pf->config.address;
+        int r;
+
+        if (!pf->vfio)
+                return -EAGAIN;
+
+        next = token_new();
+        if (!next)
+                return log_oom_pf(a);
+        token_generate(next);
+
+        r = state_begin_rotation(pf->manager->state_fd, a, pf->state, next);
+        if (r < 0)
+                return log_pf_error_errno(a, 0, r, "Failed to record the pending token, not rotating: %m");
+
+        r = vfio_pf_set_token(pf->vfio, next);
+        if (r < 0) {
+                int q = state_abort_rotation(pf->manager->state_fd, a, pf->state);
+                if (q < 0)
+                        log_pf_warning_errno(a, 0, q, "Failed to forget the pending token: %m");
+                return log_pf_error_errno(a, pf->state->generation, r, "Failed to set the VF token: %s",
+                                          vfio_strerror(VFIO_OP_SET, r));
+        }
+
+        r = state_commit_rotation(pf->manager->state_fd, a, pf->state, now_realtime_usec());
+        if (r < 0)
+                /* The kernel has the new token and it is on record as pending: a restart recovers. */
+                return log_pf_error_errno(a, 0, r, "Failed to commit the new token: %m");
+
+        log_pf_notice(a, pf->state->generation, "Token set (%s), generation %" PRIu64 ".", reason,
+                      pf->state->generation);
+        bus_pf_emit_changed(pf, "TokenGeneration", "TokenSetTimestamp", NULL);
+        bus_emit_token_rotated(pf);
+        (void) pf_schedule_rotation(pf);
+        return 0;
+}
+
+int pf_get_token(Pf *pf, Token *ret) {
+        if (pf->status != PF_STATUS_READY || !pf->state->current)
+                return -EAGAIN;
+        token_copy(ret, pf->state->current);
+        return 0;
+}
+
+bool pf_owns_device(const Pf *pf, const char *address) {
+        if (streq(pf->config.address, address))
+                return true;
+        if (!pf->device)
+                return false;
+        for (size_t i = 0; i < pf->device->n_vfs; i++)
+                if (streq(pf->device->vfs[i], address))
+                        return true;
+        return false;
+}
+
+static int on_rotate_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Pf *pf = userdata;
+
+        pf->rotate_timer = sd_event_source_disable_unref(pf->rotate_timer);
+        /* The interval is the admin's policy: it applies with leases held, like a forced
+         * rotation (open VFs keep working; holders learn of it from TokenRotated). */
+        (void) manager_rotate_pf(pf->manager, pf, true, "interval");
+        return 0;
+}
+
+int pf_schedule_rotation(Pf *pf) {
+        uint64_t when;
+
+        pf->rotate_timer = sd_event_source_disable_unref(pf->rotate_timer);
+        if (pf->config.rotate_interval_usec == 0 || pf->status != PF_STATUS_READY || !pf->manager->event)
+                return 0;
+
+        when = pf->state->set_usec + pf->config.rotate_interval_usec;
+        if (when < pf->state->set_usec) /* overflow: never */
+                return 0;
+        return sd_event_add_time(pf->manager->event, &pf->rotate_timer, CLOCK_REALTIME, when, USEC_PER_SEC,
+                                 on_rotate_timer, pf);
+}
+
+void pf_lease_ended(Pf *pf) {
+        if (pf->n_leases > 0 || !pf->config.rotate_when_idle || pf->status != PF_STATUS_READY)
+                return;
+        (void) manager_rotate_pf(pf->manager, pf, false, "last lease ended");
+}

@@ -35,8 +35,11 @@ int state_dir_open(const char *path, int *ret_fd);
  * damaged (the caller decides; the file is left in place for the admin). Stale temp files from
  * an interrupted write are ignored. */
 int state_load(int dir_fd, const char *address, PfState **ret);
-/* Atomically replaces the state of PF `address`. */
+/* Atomically replaces the state of PF `address`. -EINVAL for a state that breaks the invariants
+ * (a generation exactly when a token is on record; a pending token exactly one generation ahead),
+ * which is never written. */
 int state_save(int dir_fd, const char *address, const PfState *s);
+/* Removes the record: 1 if there was one, 0 if there was none. */
 int state_remove(int dir_fd, const char *address);
 
 /* The state file name for a PF: "pf-0000_3b_00.0.state". */
@@ -45,7 +48,11 @@ void state_file_name(const char *address, char *buf, size_t size);
 /* Steps of a rotation, each saved atomically before it returns:
  *   state_begin_rotation: record `next` as pending with generation current+1;
  *   state_commit_rotation: pending becomes current (set_usec = now);
- *   state_abort_rotation: forget pending (the SET failed and the kernel kept the old token). */
+ *   state_abort_rotation: forget pending (the SET failed and the kernel kept the old token).
+ * If the save fails, `s` is left exactly as it was (memory never runs ahead of the disk).
+ * begin gives -EBUSY while a rotation is pending (the kernel may hold that token: resolve it with
+ * commit or abort first); commit gives -EINVAL with nothing pending; abort with nothing pending
+ * is a no-op. */
 int state_begin_rotation(int dir_fd, const char *address, PfState *s, const Token *next);
 int state_commit_rotation(int dir_fd, const char *address, PfState *s, uint64_t now_usec);
 int state_abort_rotation(int dir_fd, const char *address, PfState *s);
