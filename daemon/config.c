@@ -147,6 +147,10 @@ static void _printf_(4, 5) add_error(Parser *p, const char *file, unsigned line,
                 p->oom = true;
                 return;
         }
+        /* Values and keys come escaped; this catches a file name with a line break in it. */
+        for (char *c = l[p->n_errors]; *c; c++)
+                if ((unsigned char) *c < 0x20 || *c == 0x7f)
+                        *c = '?';
         l[++p->n_errors] = NULL;
 }
 

@@ -204,7 +204,8 @@ static int write_atomic(int dir_fd, const char *name, const StateText *t) {
 
         for (unsigned attempt = 0; fd < 0; attempt++) {
                 temp_name(name, tmp, sizeof tmp);
-                fd = openat(dir_fd, tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+                fd = openat(dir_fd, tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
+                            0600);
                 if (fd < 0 && (errno != EEXIST || attempt >= 16))
                         return negative_errno();
         }

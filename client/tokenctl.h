@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What the parts of vfio-tokenctl share: the parsed global options, the exit codes (a
+ * documented interface: scripts test them) and the one-line error reporting. */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <systemd/sd-bus.h>
+
+#include "macro.h"
+
+enum {
+        EXIT_OK = 0,
+        EXIT_FAIL = 1,
+        EXIT_USAGE = 2,            /* bad command line, or the daemon said InvalidArgs */
+        EXIT_ACCESS_DENIED = 3,    /* AccessDenied, InteractiveAuthorizationRequired */
+        EXIT_NO_SUCH_DEVICE = 4,   /* NoSuchDevice, or no such lease object */
+        EXIT_BUSY = 5,             /* Busy */
+        EXIT_DEVICE_GONE = 6,      /* DeviceGone, NotSupported */
+        EXIT_UNREACHABLE = 7,      /* no bus, daemon not running, connection lost, no reply */
+};
+
+extern bool arg_json;
+extern bool arg_ask_password;
+extern bool arg_hold;
+extern bool arg_force;
+
+/* Prints "vfio-tokenctl: <what>: <message>" on stderr, the message being the D-Bus error's if
+ * e is set, else strerror(-r), and returns the exit code for the failure. */
+int tokenctl_fail(int r, const sd_bus_error *e, const char *format, ...) _printf_(3, 4);
+/* Same line and exit code for a usage error, without an error code. */
+int tokenctl_usage_error(const char *format, ...) _printf_(1, 2);
+
+/* write(2)s all of buf; -errno on failure. */
+int loop_write(int fd, const void *buf, size_t n);
+
+/* Writes a finished --json document to stdout and wipes it. Returns an exit code. */
+struct JsonOut;
+int tokenctl_json_print(struct JsonOut *j);
+
+/* Verbs; each returns an exit code. argv[0] is the verb. */
+int verb_list(sd_bus *bus, int argc, char **argv);
+int verb_status(sd_bus *bus, int argc, char **argv);
+int verb_leases(sd_bus *bus, int argc, char **argv);
+int verb_acquire(sd_bus *bus, int argc, char **argv);
+int verb_exec(sd_bus *bus, int argc, char **argv);

@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* vfio-tokenctl: the command line client of vfio-tokend. This file parses the command line,
+ * connects to the bus, maps failures to the documented exit codes and holds the small verbs
+ * (rotate, release); the listing verbs are in tokenctl-show.c and the token-receiving ones in
+ * tokenctl-acquire.c. */
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <systemd/sd-bus.h>
+
+#include "json-out.h"
+#include "polkit-agent.h"
+#include "tokenctl.h"
+#include "vfio-token.h"
+
+bool arg_json = false;
+bool arg_ask_password = true;
+bool arg_hold = false;
+bool arg_force = false;
+static const char *arg_address = NULL;
+
+static int exit_code_for_errno(int r) {
+        switch (-r) {
+        case EINVAL:
+                return EXIT_USAGE;
+        case EACCES:
+        case EPERM:
+                return EXIT_ACCESS_DENIED;
+        case ENODEV:
+        case ENOENT:
+                return EXIT_NO_SUCH_DEVICE;
+        case EBUSY:
+                return EXIT_BUSY;
+        case ENXIO:
+        case EOPNOTSUPP:
+                return EXIT_DEVICE_GONE;
+        case EHOSTUNREACH:
+        case ETIMEDOUT:
+                return EXIT_UNREACHABLE;
+        default:
+                return EXIT_FAIL;
+        }
+}
+
+int tokenctl_fail(int r, const sd_bus_error *e, const char *format, ...) {
+        va_list ap;
+        int code;
+
+        fputs("vfio-tokenctl: ", stderr);
+        va_start(ap, format);
+        vfprintf(stderr, format, ap);
+        va_end(ap);
+
+        if (sd_bus_error_is_set(e)) {
+                /* The daemon's (or the bus's) answer: its name decides the exit code. */
+                fprintf(stderr, ": %s\n", e->message ?: e->name);
+                return exit_code_for_errno(vfio_token_error_to_errno(e));
+        }
+
+        fprintf(stderr, ": %s\n", strerror(r < 0 ? -r : r));
+        /* A local failure: only a lost connection or an unanswered call has a code of its own. */
+        switch (-r) {
+        case ECONNRESET:
+        case ENOTCONN:
+        case ETIMEDOUT:
+        case ECONNREFUSED:
+                return EXIT_UNREACHABLE;
+        default:
+                return EXIT_FAIL;
+        }
+}
+
+int tokenctl_usage_error(const char *format, ...) {
+        va_list ap;
+
+        fputs("vfio-tokenctl: ", stderr);
+        va_start(ap, format);
+        vfprintf(stderr, format, ap);
+        va_end(ap);
+        fputs("\n", stderr);
+        return EXIT_USAGE;
+}
+
+int loop_write(int fd, const void *buf, size_t n) {
+        const char *p = buf;
+
+        while (n > 0) {
+                ssize_t k = write(fd, p, n);
+
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                p += k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+int tokenctl_json_print(JsonOut *j) {
+        const char *text;
+        size_t len;
+        int r;
+
+        r = json_out_finish(j, &text, &len);
+        if (r >= 0) {
+                fflush(stdout);
+                r = loop_write(STDOUT_FILENO, text, len);
+        }
+        json_out_done(j);
+        return r < 0 ? tokenctl_fail(r, NULL, "failed to write the output") : EXIT_OK;
+}
+
+/* Calls a method that may need polkit: interactive unless --no-ask-password, with an agent
+ * while it runs. */
+static int call_authorized(sd_bus *bus, const char *path, const char *interface, const char *member,
+                           sd_bus_error *e, sd_bus_message **reply, const char *types, ...) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        va_list ap;
+        pid_t agent = 0;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, VFIO_TOKEN_BUS_NAME, path, interface, member);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_set_allow_interactive_authorization(m, arg_ask_password);
+        if (r < 0)
+                return r;
+        if (types) {
+                va_start(ap, types);
+                r = sd_bus_message_appendv(m, types, ap);
+                va_end(ap);
+                if (r < 0)
+                        return r;
+        }
+
+        if (arg_ask_password)
+                agent = polkit_agent_open();
+        r = sd_bus_call(bus, m, arg_ask_password ? VFIO_TOKEN_INTERACTIVE_TIMEOUT_USEC : VFIO_TOKEN_CALL_TIMEOUT_USEC,
+                        e, reply);
+        agent = polkit_agent_close(agent);
+        return r;
+}
+
+static int verb_rotate(sd_bus *bus, int argc, char **argv) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *path = NULL;
+        const char *p;
+        uint64_t generation;
+        int r;
+
+        r = sd_bus_call_method(bus, VFIO_TOKEN_BUS_NAME, VFIO_TOKEN_MANAGER_PATH, VFIO_TOKEN_MANAGER_INTERFACE,
+                               "GetPhysicalFunction", &e, &reply, "s", argv[1]);
+        if (r < 0)
+                return tokenctl_fail(r, &e, "failed to look up %s", argv[1]);
+        r = sd_bus_message_read(reply, "o", &p);
+        if (r < 0)
+                return tokenctl_fail(-EBADMSG, NULL, "failed to look up %s", argv[1]);
+        path = strdup(p);
+        if (!path)
+                return tokenctl_fail(-ENOMEM, NULL, "failed to look up %s", argv[1]);
+        reply = sd_bus_message_unref(reply);
+
+        r = call_authorized(bus, path, VFIO_TOKEN_PF_INTERFACE, "Rotate", &e, &reply, "b", (int) arg_force);
+        if (r < 0)
+                return tokenctl_fail(r, &e, "failed to rotate the token of %s", argv[1]);
+        r = sd_bus_message_read(reply, "t", &generation);
+        if (r < 0)
+                return tokenctl_fail(-EBADMSG, NULL, "failed to rotate the token of %s", argv[1]);
+
+        if (arg_json) {
+                JsonOut j = JSON_OUT_INIT;
+
+                json_begin_object(&j);
+                json_key_string(&j, "pf", argv[1]);
+                json_key_string(&j, "path", path);
+                json_key_uint(&j, "generation", generation);
+                json_end_object(&j);
+                return tokenctl_json_print(&j);
+        }
+        printf("%" PRIu64 "\n", generation);
+        return EXIT_OK;
+}
+
+static int verb_release(sd_bus *bus, int argc, char **argv) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r;
+
+        if (!sd_bus_object_path_is_valid(argv[1]))
+                return tokenctl_usage_error("not a D-Bus object path: %s", argv[1]);
+
+        r = sd_bus_call_method(bus, VFIO_TOKEN_BUS_NAME, argv[1], VFIO_TOKEN_LEASE_INTERFACE, "Release", &e, NULL,
+                               NULL);
+        if (r < 0)
+                return tokenctl_fail(r, &e, "failed to release %s", argv[1]);
+        return EXIT_OK;
+}
+
+static void help(void) {
+        printf("vfio-tokenctl [OPTIONS...] COMMAND ...\n"
+               "\n"
+               "Query vfio-tokend and get VF tokens of vfio-pci SR-IOV physical functions.\n"
+               "\n"
+               "Commands:\n"
+               "  list                      List the managed physical functions\n"
+               "  status [DEVICE]           Show all properties of all PFs, or of the PF of DEVICE\n"
+               "  acquire DEVICE [--hold]   Print the token for DEVICE (a VF or PF address); with\n"
+               "                            --hold keep the lease until SIGINT/SIGTERM\n"
+               "  exec DEVICE -- CMD [ARG...]\n"
+               "                            Run CMD with VFIO_VF_TOKEN set, holding the lease while\n"
+               "                            it runs; exits with CMD's status\n"
+               "  rotate DEVICE [--force]   Give the PF of DEVICE a new token and print its generation;\n"
+               "                            --force rotates even while leases are held\n"
+               "  leases                    List all leases\n"
+               "  release LEASE_PATH        End a lease\n"
+               "\n"
+               "Options:\n"
+               "  -h --help                 Show this help\n"
+               "     --version              Show the version\n"
+               "     --address=ADDRESS      Connect to this D-Bus address, not the system bus\n"
+               "     --json                 Print JSON\n"
+               "     --no-ask-password      Do not ask for authentication\n"
+               "\n"
+               "Exit status: 0 success, 1 failure, 2 usage error or invalid argument, 3 access denied,\n"
+               "4 no such device or lease, 5 busy (leases held), 6 device gone or not supported,\n"
+               "7 bus or daemon not reachable.\n");
+}
+
+typedef struct Verb {
+        const char *name;
+        int min_args, max_args; /* not counting the verb; -1: any */
+        int (*run)(sd_bus *bus, int argc, char **argv);
+} Verb;
+
+static const Verb verbs[] = {
+        { "list", 0, 0, verb_list },
+        { "status", 0, 1, verb_status },
+        { "acquire", 1, 1, verb_acquire },
+        { "exec", 2, -1, verb_exec },
+        { "rotate", 1, 1, verb_rotate },
+        { "leases", 0, 0, verb_leases },
+        { "release", 1, 1, verb_release },
+};
+
+/* Returns -1 to go on, else an exit code. */
+static int parse_argv(int argc, char **argv) {
+        enum {
+                ARG_VERSION = 0x100,
+                ARG_ADDRESS,
+                ARG_JSON,
+                ARG_NO_ASK_PASSWORD,
+                ARG_HOLD,
+                ARG_FORCE,
+        };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "address", required_argument, NULL, ARG_ADDRESS },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD },
+                { "hold", no_argument, NULL, ARG_HOLD },
+                { "force", no_argument, NULL, ARG_FORCE },
+                {}
+        };
+        int c;
+
+        /* Options may follow the command; "--" ends them (exec's command line comes after it). */
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return EXIT_OK;
+                case ARG_VERSION:
+                        printf("vfio-tokenctl %s\n", PACKAGE_VERSION);
+                        return EXIT_OK;
+                case ARG_ADDRESS:
+                        if (!*optarg)
+                                return tokenctl_usage_error("--address= needs a D-Bus address");
+                        arg_address = optarg;
+                        break;
+                case ARG_JSON:
+                        arg_json = true;
+                        break;
+                case ARG_NO_ASK_PASSWORD:
+                        arg_ask_password = false;
+                        break;
+                case ARG_HOLD:
+                        arg_hold = true;
+                        break;
+                case ARG_FORCE:
+                        arg_force = true;
+                        break;
+                default:
+                        /* getopt printed what was wrong. */
+                        return EXIT_USAGE;
+                }
+        return -1;
+}
+
+static int connect_bus(sd_bus **ret) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        if (!arg_address) {
+                r = sd_bus_open_system(&bus);
+                if (r < 0) {
+                        fprintf(stderr, "vfio-tokenctl: cannot connect to the system bus: %s\n", strerror(-r));
+                        return EXIT_UNREACHABLE;
+                }
+        } else {
+                r = sd_bus_new(&bus);
+                if (r >= 0)
+                        r = sd_bus_set_address(bus, arg_address);
+                if (r >= 0)
+                        r = sd_bus_set_bus_client(bus, true);
+                if (r >= 0)
+                        r = sd_bus_start(bus);
+                if (r < 0) {
+                        fprintf(stderr, "vfio-tokenctl: cannot connect to the bus at %s: %s\n", arg_address,
+                                strerror(-r));
+                        return EXIT_UNREACHABLE;
+                }
+        }
+
+        *ret = TAKE_PTR(bus);
+        return EXIT_OK;
+}
+
+int main(int argc, char **argv) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        const Verb *verb = NULL;
+        int r, n_args;
+
+        r = parse_argv(argc, argv);
+        if (r >= 0)
+                return r;
+
+        if (optind >= argc)
+                return tokenctl_usage_error("missing command (see --help)");
+
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (streq(verbs[i].name, argv[optind])) {
+                        verb = verbs + i;
+                        break;
+                }
+        if (!verb)
+                return tokenctl_usage_error("unknown command '%s' (see --help)", argv[optind]);
+
+        n_args = argc - optind - 1;
+        if (n_args < verb->min_args)
+                return tokenctl_usage_error("too few arguments for '%s' (see --help)", verb->name);
+        if (verb->max_args >= 0 && n_args > verb->max_args)
+                return tokenctl_usage_error("too many arguments for '%s' (see --help)", verb->name);
+        if (arg_hold && !streq(verb->name, "acquire"))
+                return tokenctl_usage_error("--hold is only for 'acquire'");
+        if (arg_force && !streq(verb->name, "rotate"))
+                return tokenctl_usage_error("--force is only for 'rotate'");
+
+        r = connect_bus(&bus);
+        if (r != EXIT_OK)
+                return r;
+
+        return verb->run(bus, argc - optind, argv + optind);
+}

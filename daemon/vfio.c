@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Owns the kernel boundary: the only file that issues VFIO ioctls (include/uapi/linux/vfio.h).
+ * It opens a PF through the legacy group/container API (Linux >= 5.7 for VF tokens), probes and
+ * sets its VF token, and checks fds handed back from the fd store. The kernel model's backend
+ * (tests/model/vfio-model.c) implements the same interface for tests, with the same sequence. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/vfio.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+
+#include "pci-address.h"
+#include "vfio.h"
+
+struct VfioPf {
+        VfioApi api;
+        char address[PCI_ADDRESS_MAX];
+        int fds[_VFIO_FD_MAX]; /* cdev API: container = /dev/iommu, no group */
+};
+
+/* "ADDRESS vf_token=UUID" */
+#define DEVICE_NAME_MAX (PCI_ADDRESS_MAX + STRLEN(" vf_token=") + TOKEN_STRING_MAX)
+
+/* VFIO_DEVICE_FEATURE with the 16 bytes of a PCI_VF_TOKEN after the header. */
+typedef union VfTokenFeature {
+        struct vfio_device_feature header;
+        uint8_t raw[sizeof(struct vfio_device_feature) + TOKEN_SIZE];
+} VfTokenFeature;
+
+static VfioPf *vfio_pf_new(VfioApi api, const char *address) {
+        VfioPf *pf;
+
+        pf = calloc(1, sizeof(VfioPf));
+        if (!pf)
+                return NULL;
+        pf->api = api;
+        snprintf(pf->address, sizeof pf->address, "%s", address);
+        for (size_t i = 0; i < _VFIO_FD_MAX; i++)
+                pf->fds[i] = -1;
+        return pf;
+}
+
+VfioPf *vfio_pf_free(VfioPf *pf) {
+        if (!pf)
+                return NULL;
+        /* Device first: the kernel releases the group and container after their users. */
+        for (size_t i = _VFIO_FD_MAX; i > 0; i--)
+                safe_close(pf->fds[i - 1]);
+        return mfree(pf);
+}
+
+VfioApi vfio_pf_api(const VfioPf *pf) {
+        return pf->api;
+}
+
+int vfio_pf_fd(const VfioPf *pf, VfioFdKind kind) {
+        if ((unsigned) kind >= _VFIO_FD_MAX)
+                return -1;
+        return pf->fds[kind];
+}
+
+/* EACCES from the node's permissions must not read as the kernel's token refusal (vfio.h). */
+static int open_node(const char *path) {
+        int fd;
+
+        fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return errno == EACCES ? -EPERM : negative_errno();
+        return fd;
+}
+
+/* Type1v2 where the kernel has it (all kernels with VF tokens do), else Type1. */
+static int container_iommu_type(int container_fd, unsigned long *ret) {
+        static const unsigned long types[] = { VFIO_TYPE1v2_IOMMU, VFIO_TYPE1_IOMMU };
+
+        for (size_t i = 0; i < ELEMENTSOF(types); i++) {
+                int r = ioctl(container_fd, VFIO_CHECK_EXTENSION, types[i]);
+
+                if (r < 0)
+                        return negative_errno();
+                if (r > 0) {
+                        *ret = types[i];
+                        return 0;
+                }
+        }
+        return -ENXIO;
+}
+
+static int group_open(VfioPf *pf, const char *dev_root, int iommu_group, const Token *token) {
+        _cleanup_free_ char *path = NULL;
+        struct vfio_group_status status = { .argsz = sizeof status };
+        char name[DEVICE_NAME_MAX];
+        unsigned long iommu_type;
+        int fd, r;
+
+        if (asprintf(&path, "%s/vfio/vfio", dev_root) < 0)
+                return -ENOMEM;
+        fd = open_node(path);
+        if (fd < 0)
+                return fd;
+        pf->fds[VFIO_FD_CONTAINER] = fd;
+        r = ioctl(fd, VFIO_GET_API_VERSION);
+        if (r < 0)
+                return negative_errno();
+        if (r != VFIO_API_VERSION)
+                return -EPROTO;
+        /* Ask before attaching a group, so a kernel without Type1 fails with a clear error. */
+        r = container_iommu_type(fd, &iommu_type);
+        if (r < 0)
+                return r;
+
+        path = mfree(path);
+        if (asprintf(&path, "%s/vfio/%d", dev_root, iommu_group) < 0)
+                return -ENOMEM;
+        fd = open_node(path);
+        if (fd < 0)
+                return fd;
+        pf->fds[VFIO_FD_GROUP] = fd;
+        if (ioctl(fd, VFIO_GROUP_GET_STATUS, &status) < 0)
+                return negative_errno();
+        if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE))
+                return -EXDEV;
+        if (ioctl(fd, VFIO_GROUP_SET_CONTAINER, &pf->fds[VFIO_FD_CONTAINER]) < 0)
+                return negative_errno();
+        if (ioctl(pf->fds[VFIO_FD_CONTAINER], VFIO_SET_IOMMU, iommu_type) < 0)
+                return negative_errno();
+
+        if (token) {
+                _cleanup_token_string_ TokenString t;
+
+                token_to_string(token, &t);
+                snprintf(name, sizeof name, "%s vf_token=%s", pf->address, t.s);
+        } else
+                snprintf(name, sizeof name, "%s", pf->address);
+        fd = ioctl(pf->fds[VFIO_FD_GROUP], VFIO_GROUP_GET_DEVICE_FD, name);
+        r = fd < 0 ? negative_errno() : 0;
+        explicit_bzero(name, sizeof name);
+        if (r < 0)
+                return r;
+        pf->fds[VFIO_FD_DEVICE] = fd; /* the kernel opens it O_CLOEXEC */
+        return 0;
+}
+
+int vfio_pf_open(const char *dev_root, VfioApi api, const char *address, int iommu_group, const Token *token,
+                 VfioPf **ret) {
+        _cleanup_(vfio_pf_freep) VfioPf *pf = NULL;
+        char canonical[PCI_ADDRESS_MAX];
+        int r;
+
+        if (!dev_root || !ret || pci_address_parse(address, canonical) < 0)
+                return -EINVAL;
+        if (api == VFIO_API_CDEV)
+                return -EOPNOTSUPP;
+        if (api != VFIO_API_GROUP || iommu_group < 0)
+                return -EINVAL;
+
+        pf = vfio_pf_new(api, canonical);
+        if (!pf)
+                return -ENOMEM;
+        r = group_open(pf, dev_root, iommu_group, token);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(pf);
+        return 0;
+}
+
+static int fd_check_chr(int fd) {
+        struct stat st;
+
+        if (fd < 0)
+                return -EBADF;
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        return S_ISCHR(st.st_mode) ? 0 : -EBADFD;
+}
+
+/* Each fd must be what it is named: a container of our API version, a group attached to a
+ * container, a PCI device. An ioctl of another kind's fd fails with ENOTTY. */
+static int adopt_check(const int fds[static _VFIO_FD_MAX]) {
+        struct vfio_group_status status = { .argsz = sizeof status };
+        struct vfio_device_info info = { .argsz = sizeof info };
+        int r;
+
+        for (size_t i = 0; i < _VFIO_FD_MAX; i++) {
+                r = fd_check_chr(fds[i]);
+                if (r < 0)
+                        return r;
+        }
+        r = ioctl(fds[VFIO_FD_CONTAINER], VFIO_GET_API_VERSION);
+        if (r < 0)
+                return negative_errno();
+        if (r != VFIO_API_VERSION)
+                return -EBADFD;
+        if (ioctl(fds[VFIO_FD_GROUP], VFIO_GROUP_GET_STATUS, &status) < 0)
+                return negative_errno();
+        if (!(status.flags & VFIO_GROUP_FLAGS_CONTAINER_SET))
+                return -EBADFD;
+        if (ioctl(fds[VFIO_FD_DEVICE], VFIO_DEVICE_GET_INFO, &info) < 0)
+                return negative_errno();
+        if (!(info.flags & VFIO_DEVICE_FLAGS_PCI))
+                return -EBADFD;
+        return 0;
+}
+
+int vfio_pf_adopt(VfioApi api, const char *address, int fds[static _VFIO_FD_MAX], VfioPf **ret) {
+        _cleanup_(vfio_pf_freep) VfioPf *pf = NULL;
+        char canonical[PCI_ADDRESS_MAX];
+        int r;
+
+        /* The fds are ours from here on, whatever happens. */
+        pf = vfio_pf_new(api, address && pci_address_parse(address, canonical) >= 0 ? canonical : "");
+        if (!pf) {
+                for (size_t i = 0; i < _VFIO_FD_MAX; i++)
+                        fds[i] = safe_close(fds[i]);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < _VFIO_FD_MAX; i++)
+                pf->fds[i] = TAKE_FD(fds[i]);
+
+        if (!ret || !pf->address[0])
+                return -EINVAL;
+        if (api == VFIO_API_CDEV)
+                return -EOPNOTSUPP;
+        if (api != VFIO_API_GROUP)
+                return -EINVAL;
+        r = adopt_check(pf->fds);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(pf);
+        return 0;
+}
+
+static int feature_token(VfioPf *pf, uint32_t flags, const Token *token) {
+        VfTokenFeature f = {};
+        int r = 0;
+
+        if (pf->fds[VFIO_FD_DEVICE] < 0)
+                return -EBADF;
+        f.header.argsz = sizeof f.raw;
+        f.header.flags = flags | VFIO_DEVICE_FEATURE_PCI_VF_TOKEN;
+        if (token)
+                memcpy(f.header.data, token->bytes, TOKEN_SIZE);
+        if (ioctl(pf->fds[VFIO_FD_DEVICE], VFIO_DEVICE_FEATURE, &f) < 0)
+                r = negative_errno();
+        explicit_bzero(&f, sizeof f);
+        return r;
+}
+
+int vfio_pf_probe_token(VfioPf *pf) {
+        return feature_token(pf, VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_SET, NULL);
+}
+
+int vfio_pf_set_token(VfioPf *pf, const Token *token) {
+        if (!token)
+                return -EINVAL;
+        return feature_token(pf, VFIO_DEVICE_FEATURE_SET, token);
+}
