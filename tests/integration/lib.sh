@@ -21,6 +21,9 @@
 # /etc/group; a CheckAuthorization can stall for 15 s (fixed in 123), hence call timeouts of
 # TK_CALL_TIMEOUT (60 s) and no tighter ones.
 
+# Variables here are for the scripts that source this file.
+# shellcheck disable=SC2034
+
 TK_LIBDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TK_SRCDIR=${top_srcdir:-$(cd "$TK_LIBDIR/../.." && pwd)}
 TK_BUILDDIR=${top_builddir:-$TK_SRCDIR}
@@ -340,7 +343,9 @@ run_as() {
 tk_as_user_cmd() {
         local user=$1 uid gid
         shift
-        uid=$(id -u "$user") && gid=$(id -g "$user") || tk_die "no such user: $user"
+        if ! uid=$(id -u "$user") || ! gid=$(id -g "$user"); then
+                tk_die "no such user: $user"
+        fi
         cmd=(env HOME=/nonexistent USER="$user" LOGNAME="$user"
              setpriv --reuid="$uid" --regid="$gid" --init-groups -- "$@")
 }
@@ -423,7 +428,7 @@ bus_name_of_pid() {
 # (system-bus-name, as the daemon uses). Prints "yes", "challenge" or "no"; fails (with
 # busctl's error on stderr) if the call fails. The caller is root unless --as is given.
 polkit_check() {
-        local as= flags=0 action subject kind id st uid out
+        local as='' flags=0 action subject kind id st uid out
         local -a subj details prefix=()
         while [[ $1 == --* ]]; do
                 case $1 in
@@ -472,17 +477,25 @@ polkit_check() {
 # ---------------------------------------------------------------------------
 # The daemon under test.
 
-# start_daemon CMD [ARG]...: start the daemon (normally as root: it drops privileges
-# itself) with the private bus in its environment and its output in $TK_DAEMON_LOG, and wait
-# until it owns org.vfio.Tokend1. Sets TK_DAEMON_PID. Example:
-#     start_daemon "$TK_BUILDDIR/tests/vfio-tokend-model" --config="$TK_TMP/tokend.conf" \
-#             --state-dir="$TK_TMP/state"
-# Extra environment (e.g. the fixture root for the kernel model) goes in front with env(1).
+# start_daemon [--user USER] CMD [ARG]...: start the daemon with the private bus in its
+# environment and its output appended to $TK_DAEMON_LOG (one log for the whole test, across
+# restarts), and wait until it owns org.vfio.Tokend1. Sets TK_DAEMON_PID. By default it runs
+# as root (it drops privileges itself); --user starts it as USER (e.g. vfio-tokend) directly.
+# Extra environment (e.g. the fixture root for the kernel model) goes in front with env(1):
+#     start_daemon env VAR=... "$TK_BUILDDIR/tests/vfio-tokend-model" \
+#             --config="$TK_TMP/tokend.conf" --state-dir="$TK_TMP/state"
 start_daemon() {
-        (($# > 0)) || tk_die "start_daemon: no command"
+        local -a cmd
+        if [[ ${1:-} == --user ]]; then
+                (($# > 2)) || tk_die "start_daemon: no command"
+                tk_as_user_cmd "$2" "${@:3}"
+        else
+                (($# > 0)) || tk_die "start_daemon: no command"
+                cmd=("$@")
+        fi
         [[ -z $TK_DAEMON_PID ]] || tk_die "start_daemon: daemon already running (pid $TK_DAEMON_PID)"
         export TK_DAEMON_LOG=$TK_TMP/daemon.log
-        "$@" >>"$TK_DAEMON_LOG" 2>&1 &
+        "${cmd[@]}" >>"$TK_DAEMON_LOG" 2>&1 &
         TK_DAEMON_PID=$!
         tk_register_pid "$TK_DAEMON_PID"
         if ! wait_bus_name "$TK_BUS_NAME" "$TK_DAEMON_PID"; then
@@ -504,7 +517,7 @@ stop_daemon() {
         done
         tk_alive "$pid" && tk_die "daemon (pid $pid) still running ${TK_STARTUP_TIMEOUT}s after SIG$sig"
         TK_DAEMON_STATUS=0
-        wait "$pid" || TK_DAEMON_STATUS=$?
+        { wait "$pid"; } 2>/dev/null || TK_DAEMON_STATUS=$?
         TK_DAEMON_PID=
         for ((i = 0; i < TK_STARTUP_TIMEOUT * 50; i++)); do
                 bus_name_has_owner "$TK_BUS_NAME" || return 0

@@ -35,15 +35,16 @@ trap 'rm -rf "$state"' EXIT
 
 # Kill (by pid) whatever still runs in the mount namespaces a test recorded; print how many.
 reap_leftovers() {
-        local ns p n=0
+        local pid n=0
         [[ -s $state/ns ]] || { echo 0; return; }
-        for p in /proc/[0-9]*; do
-                ns=$(readlink "$p/ns/mnt" 2>/dev/null) || continue
-                if grep -qxF "$ns" "$state/ns"; then
-                        echo "# left behind: pid ${p#/proc/} $(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)" >&2
-                        kill -KILL "${p#/proc/}" 2>/dev/null || true
-                        n=$((n + 1))
-                fi
+        # One stat for all: "'/proc/PID/ns/mnt' -> 'mnt:[INODE]'".
+        for pid in $(stat -c %N /proc/[0-9]*/ns/mnt 2>/dev/null |
+                     awk -v list="$state/ns" '
+                        BEGIN { while ((getline l < list) > 0) want["\047" l "\047"] = 1 }
+                        $3 in want { split($1, p, "/"); print p[3] }'); do
+                echo "# left behind: pid $pid $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" >&2
+                kill -KILL "$pid" 2>/dev/null || true
+                n=$((n + 1))
         done
         echo "$n"
 }
