@@ -58,31 +58,45 @@ static void json_append_str(JsonOut *j, const char *s) {
         json_append(j, s, strlen(s));
 }
 
-/* Called before every value and key: the separator the position needs. */
-static void json_item(JsonOut *j) {
-        if (j->after_key) {
-                j->after_key = false;
-                return;
-        }
+static void json_fail(JsonOut *j, int error) {
+        if (j->error >= 0)
+                j->error = error;
+}
+
+static void json_separator(JsonOut *j) {
         if (j->has_items[j->depth])
                 json_append(j, ",", 1);
         j->has_items[j->depth] = true;
 }
 
+/* Called before every value: inside an object a value must follow its key. */
+static void json_item(JsonOut *j) {
+        if (j->after_key) {
+                j->after_key = false;
+                return;
+        }
+        if (j->depth > 0 && j->kind[j->depth] == '{') {
+                json_fail(j, -EINVAL);
+                return;
+        }
+        json_separator(j);
+}
+
 static void json_open(JsonOut *j, char c) {
         json_item(j);
         if (j->depth >= JSON_DEPTH_MAX) {
-                j->error = j->error < 0 ? j->error : -E2BIG;
+                json_fail(j, -E2BIG);
                 return;
         }
         json_append(j, &c, 1);
         j->depth++;
+        j->kind[j->depth] = c;
         j->has_items[j->depth] = false;
 }
 
 static void json_close(JsonOut *j, char c) {
-        if (j->depth == 0 || j->after_key) {
-                j->error = j->error < 0 ? j->error : -EINVAL;
+        if (j->depth == 0 || j->after_key || j->kind[j->depth] != (c == '}' ? '{' : '[')) {
+                json_fail(j, -EINVAL);
                 return;
         }
         json_append(j, &c, 1);
@@ -145,11 +159,11 @@ static void json_append_escaped(JsonOut *j, const char *s) {
 }
 
 void json_key(JsonOut *j, const char *key) {
-        if (j->depth == 0 || j->after_key) {
-                j->error = j->error < 0 ? j->error : -EINVAL;
+        if (j->depth == 0 || j->kind[j->depth] != '{' || j->after_key) {
+                json_fail(j, -EINVAL);
                 return;
         }
-        json_item(j);
+        json_separator(j);
         json_append_escaped(j, key);
         json_append(j, ":", 1);
         j->after_key = true;

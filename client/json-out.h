@@ -7,7 +7,8 @@
  *
  * Usage: JsonOut j = JSON_OUT_INIT; json_begin_object(&j); json_key_string(&j, "a", "b");
  * json_end_object(&j); r = json_out_finish(&j, &text, &len); ...write it...; json_out_done(&j);
- * Errors (OOM, nesting too deep or unbalanced) are sticky and reported by json_out_finish(). */
+ * Errors (OOM, nesting too deep, unbalanced, a value without its key in an object) are sticky
+ * and reported by json_out_finish(). */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,6 +21,7 @@ typedef struct JsonOut {
         size_t len, allocated;
         unsigned depth;
         bool has_items[JSON_DEPTH_MAX + 1]; /* per level: a comma goes before the next item */
+        char kind[JSON_DEPTH_MAX + 1];      /* per level: '{' or '[' */
         bool after_key;
         int error;
 } JsonOut;

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,13 +19,14 @@
 
 #define PKTTYAGENT "/usr/bin/pkttyagent"
 
-pid_t polkit_agent_open(void) {
+pid_t polkit_agent_open(const char *bus_address) {
         _cleanup_close_ int rfd = -1, wfd = -1;
         int pipe_fds[2];
         char notify[16];
         pid_t parent = getpid(), pid;
 
-        if (!isatty(STDIN_FILENO))
+        /* The daemon lets root through without asking polkit: nothing to authenticate. */
+        if (geteuid() == 0 || !isatty(STDIN_FILENO))
                 return 0;
         if (access(PKTTYAGENT, X_OK) < 0)
                 return 0;
@@ -40,6 +42,9 @@ pid_t polkit_agent_open(void) {
         if (pid == 0) {
                 /* The agent must not outlive us, nor keep the terminal. */
                 if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+                        _exit(EXIT_FAILURE);
+                /* polkitd serves the bus the daemon is on. */
+                if (bus_address && setenv("DBUS_SYSTEM_BUS_ADDRESS", bus_address, 1) < 0)
                         _exit(EXIT_FAILURE);
                 /* The notify fd is the one fd the agent must inherit. */
                 if (fcntl(wfd, F_SETFD, 0) < 0)

@@ -29,7 +29,6 @@ static void token_buf_wipe(char (*t)[VFIO_TOKEN_STRING_MAX]) {
 }
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(VfioTokenLease *, vfio_token_lease_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(sd_event *, sd_event_unref);
 
 /* Acquires with the interactive flag and a polkit agent as --no-ask-password says. Returns an
  * exit code. */
@@ -40,7 +39,7 @@ static int acquire(sd_bus *bus, const char *device, VfioTokenLease **ret_lease,
         int r;
 
         if (arg_ask_password)
-                agent = polkit_agent_open();
+                agent = polkit_agent_open(arg_address);
         r = vfio_token_acquire(bus, device, arg_ask_password ? VFIO_TOKEN_ALLOW_INTERACTIVE : 0, &e,
                                ret_lease, ret_token);
         agent = polkit_agent_close(agent);
@@ -50,7 +49,20 @@ static int acquire(sd_bus *bus, const char *device, VfioTokenLease **ret_lease,
 }
 
 /* Releases the lease. Not being able to is worth a warning but not a failure: the token was
- * delivered, and the lease ends anyway when our connection closes on exit. */
+ * delivered, and the lease ends anyway when our connection closes on exit. A lease already gone
+ * (released by root, the daemon or the connection gone) is what we wanted: no warning. */
+static bool lease_already_gone(int r) {
+        switch (-r) {
+        case ENOTCONN:
+        case ECONNRESET:
+        case ENOENT:
+        case EHOSTUNREACH:
+                return true;
+        default:
+                return false;
+        }
+}
+
 static void release(VfioTokenLease *lease) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *path = NULL;
@@ -58,24 +70,102 @@ static void release(VfioTokenLease *lease) {
 
         path = strdup(vfio_token_lease_path(lease));
         r = vfio_token_release(lease, &e);
-        if (r < 0 && r != -ENOTCONN && r != -ECONNRESET)
+        if (r < 0 && !lease_already_gone(r))
                 (void) tokenctl_fail(r, &e, "warning: failed to release lease %s", path ?: "");
 }
 
-static int on_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
-        sd_event *event = userdata;
+/* What --hold watches: our connection, the daemon's presence and the lease object itself. */
+typedef struct Hold {
+        sd_bus *bus;
+        sd_event *event;
+        const char *lease_path; /* NULL until granted */
+        sd_bus_slot *slots[4];
+} Hold;
 
-        return sd_event_exit(event, -ECONNRESET);
+static void hold_done(Hold *h) {
+        for (size_t i = 0; i < ELEMENTSOF(h->slots); i++)
+                h->slots[i] = sd_bus_slot_unref(h->slots[i]);
+        h->event = sd_event_unref(h->event);
+}
+
+static int on_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Hold *h = userdata;
+
+        return sd_event_exit(h->event, -ECONNRESET);
+}
+
+static int on_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Hold *h = userdata;
+        const char *name, *old_owner, *new_owner;
+
+        if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0)
+                return 0;
+        /* The daemon appearing (activated by our own call) is fine; its old owner leaving takes
+         * every lease with it. */
+        if (!h->lease_path || !*old_owner)
+                return 0;
+        return sd_event_exit(h->event, -EHOSTUNREACH);
+}
+
+/* A PF's properties (its Leases) changed or an object went away: see whether ours still exists.
+ * Such events are rare, so asking beats tracking the daemon's state here. */
+static int on_maybe_ended(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        Hold *h = userdata;
+        int r;
+
+        if (!h->lease_path)
+                return 0;
+
+        r = sd_bus_call_method(h->bus, VFIO_TOKEN_BUS_NAME, h->lease_path, "org.freedesktop.DBus.Properties",
+                               "Get", &e, &reply, "ss", VFIO_TOKEN_LEASE_INTERFACE, "Owner");
+        if (r < 0 && sd_bus_error_has_names(&e, SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_INTERFACE))
+                return sd_event_exit(h->event, -ESTALE);
+        return 0;
+}
+
+/* Set up before the grant, so that no sign of the lease's end can slip between the grant and the
+ * watch: messages that arrive during the AcquireToken call are queued and seen by the loop. */
+static int hold_watch(sd_bus *bus, Hold *h) {
+        int r;
+
+        h->bus = bus;
+        r = sd_event_new(&h->event);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_match_signal(bus, &h->slots[0], NULL, "/org/freedesktop/DBus/Local",
+                                "org.freedesktop.DBus.Local", "Disconnected", on_disconnected, h);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_match(bus, &h->slots[1],
+                             "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+                             "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
+                             "arg0='" VFIO_TOKEN_BUS_NAME "'",
+                             on_owner_changed, h);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_match(bus, &h->slots[2],
+                             "type='signal',sender='" VFIO_TOKEN_BUS_NAME "',"
+                             "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
+                             "path_namespace='" VFIO_TOKEN_MANAGER_PATH "'",
+                             on_maybe_ended, h);
+        if (r < 0)
+                return r;
+        return sd_bus_add_match(bus, &h->slots[3],
+                                "type='signal',sender='" VFIO_TOKEN_BUS_NAME "',"
+                                "interface='org.freedesktop.DBus.ObjectManager',member='InterfacesRemoved'",
+                                on_maybe_ended, h);
 }
 
 static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
-/* Services the bus until SIGINT or SIGTERM (0) or until the connection drops (-ECONNRESET). */
-static int hold(sd_bus *bus) {
-        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
-        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+/* Services the bus until SIGINT or SIGTERM (0), the lease ends (-ESTALE), the daemon leaves the
+ * bus (-EHOSTUNREACH) or our connection drops (-ECONNRESET). */
+static int hold_run(Hold *h) {
         sigset_t mask;
         int r;
 
@@ -85,32 +175,32 @@ static int hold(sd_bus *bus) {
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return negative_errno();
 
-        r = sd_event_new(&event);
+        r = sd_event_add_signal(h->event, NULL, SIGINT, on_stop_signal, NULL);
         if (r < 0)
                 return r;
-        r = sd_event_add_signal(event, NULL, SIGINT, on_stop_signal, NULL);
+        r = sd_event_add_signal(h->event, NULL, SIGTERM, on_stop_signal, NULL);
         if (r < 0)
                 return r;
-        r = sd_event_add_signal(event, NULL, SIGTERM, on_stop_signal, NULL);
-        if (r < 0)
-                return r;
-        r = sd_bus_match_signal(bus, &slot, NULL, "/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local",
-                                "Disconnected", on_disconnected, event);
-        if (r < 0)
-                return r;
-        r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
+        r = sd_bus_attach_event(h->bus, h->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return r;
 
-        r = sd_event_loop(event);
-        (void) sd_bus_detach_event(bus);
+        r = sd_event_loop(h->event);
+        (void) sd_bus_detach_event(h->bus);
         return r;
 }
 
 int verb_acquire(sd_bus *bus, int argc, char **argv) {
         _cleanup_(vfio_token_lease_freep) VfioTokenLease *lease = NULL;
         _cleanup_(token_buf_wipe) char token[VFIO_TOKEN_STRING_MAX] = {};
+        _cleanup_(hold_done) Hold h = {};
         int r;
+
+        if (arg_hold) {
+                r = hold_watch(bus, &h);
+                if (r < 0)
+                        return tokenctl_fail(r, NULL, "failed to watch the lease");
+        }
 
         r = acquire(bus, argv[1], &lease, token);
         if (r != EXIT_OK)
@@ -138,11 +228,22 @@ int verb_acquire(sd_bus *bus, int argc, char **argv) {
                 return r;
 
         if (arg_hold) {
-                r = hold(bus);
-                if (r == -ECONNRESET)
-                        return tokenctl_fail(r, NULL, "lost the bus connection, the lease has ended");
-                if (r < 0)
-                        return tokenctl_fail(r, NULL, "failed to hold the lease");
+                h.lease_path = vfio_token_lease_path(lease);
+                r = hold_run(&h);
+                switch (r) {
+                case 0:
+                        break;
+                case -ESTALE:
+                        return tokenctl_error(EXIT_FAIL, "lease %s has ended", h.lease_path);
+                case -EHOSTUNREACH:
+                        return tokenctl_error(EXIT_UNREACHABLE, "the daemon left the bus, lease %s has ended",
+                                              h.lease_path);
+                case -ECONNRESET:
+                        return tokenctl_error(EXIT_UNREACHABLE, "lost the bus connection, lease %s has ended",
+                                              h.lease_path);
+                default:
+                        return tokenctl_fail(r, NULL, "failed to hold lease %s", h.lease_path);
+                }
         }
 
         release(TAKE_PTR(lease));

@@ -3,7 +3,10 @@
 /* vfio-tokenctl's read-only verbs: list, status and leases. Everything comes from the daemon's
  * objects: PF paths from ListPhysicalFunctions / GetPhysicalFunction (never built here), the
  * rest from Properties.GetAll. Properties this version does not know, or of an unexpected type,
- * are skipped, so an older client keeps working against a newer daemon. */
+ * are skipped, so an older client keeps working against a newer daemon.
+ *
+ * --json keys are the D-Bus names: an object's property names, plus "Path" for its object path
+ * (and "PhysicalFunctionAddress" in leases, for the PF's address next to its path). */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -219,8 +222,8 @@ static int get_pfs(sd_bus *bus, PfInfo **ret, size_t *ret_n) {
         const char *address, *path;
         int r;
 
-        r = sd_bus_call_method(bus, VFIO_TOKEN_BUS_NAME, VFIO_TOKEN_MANAGER_PATH, VFIO_TOKEN_MANAGER_INTERFACE,
-                               "ListPhysicalFunctions", &e, &reply, NULL);
+        r = sd_bus_call_method(bus, VFIO_TOKEN_BUS_NAME, VFIO_TOKEN_MANAGER_PATH,
+                               VFIO_TOKEN_MANAGER_INTERFACE, "ListPhysicalFunctions", &e, &reply, NULL);
         if (r < 0)
                 return tokenctl_fail(r, &e, "failed to list physical functions");
 
@@ -281,8 +284,8 @@ static int get_pf(sd_bus *bus, const char *device, PfInfo *ret) {
         const char *path;
         int r;
 
-        r = sd_bus_call_method(bus, VFIO_TOKEN_BUS_NAME, VFIO_TOKEN_MANAGER_PATH, VFIO_TOKEN_MANAGER_INTERFACE,
-                               "GetPhysicalFunction", &e, &reply, "s", device);
+        r = sd_bus_call_method(bus, VFIO_TOKEN_BUS_NAME, VFIO_TOKEN_MANAGER_PATH,
+                               VFIO_TOKEN_MANAGER_INTERFACE, "GetPhysicalFunction", &e, &reply, "s", device);
         if (r < 0)
                 return tokenctl_fail(r, &e, "failed to look up %s", device);
         r = sd_bus_message_read(reply, "o", &path);
@@ -385,17 +388,17 @@ static int table_print_and_free(Table *t) {
 
 static void pf_to_json(JsonOut *j, const PfInfo *pf) {
         json_begin_object(j);
-        json_key_string(j, "address", pf->address);
-        json_key_string(j, "path", pf->path);
-        json_key_string(j, "driver", pf->driver);
-        json_key_string(j, "state", pf->state);
-        json_key_string(j, "api", pf->api);
-        json_key_uint(j, "num_vfs", pf->num_vfs);
-        json_key_uint(j, "total_vfs", pf->total_vfs);
-        json_key_strv(j, "virtual_functions", pf->virtual_functions);
-        json_key_uint(j, "token_generation", pf->token_generation);
-        json_key_uint(j, "token_set_timestamp", pf->token_set_timestamp);
-        json_key_strv(j, "leases", pf->leases);
+        json_key_string(j, "Address", pf->address);
+        json_key_string(j, "Path", pf->path);
+        json_key_string(j, "Driver", pf->driver);
+        json_key_string(j, "State", pf->state);
+        json_key_string(j, "Api", pf->api);
+        json_key_uint(j, "NumVFs", pf->num_vfs);
+        json_key_uint(j, "TotalVFs", pf->total_vfs);
+        json_key_strv(j, "VirtualFunctions", pf->virtual_functions);
+        json_key_uint(j, "TokenGeneration", pf->token_generation);
+        json_key_uint(j, "TokenSetTimestamp", pf->token_set_timestamp);
+        json_key_strv(j, "Leases", pf->leases);
         json_end_object(j);
 }
 
@@ -557,14 +560,14 @@ int verb_leases(sd_bus *bus, int argc, char **argv) {
 
                         if (arg_json) {
                                 json_begin_object(&j);
-                                json_key_string(&j, "path", *p);
-                                json_key_string(&j, "pf", pfs[i].address);
-                                json_key_string(&j, "pf_path", pfs[i].path);
-                                json_key_string(&j, "device", l.device);
-                                json_key_string(&j, "owner", l.owner);
-                                json_key_uint(&j, "uid", l.uid);
-                                json_key_uint(&j, "pid", l.pid);
-                                json_key_uint(&j, "acquired", l.acquired);
+                                json_key_string(&j, "Path", *p);
+                                json_key_string(&j, "PhysicalFunction", l.physical_function);
+                                json_key_string(&j, "PhysicalFunctionAddress", pfs[i].address);
+                                json_key_string(&j, "Device", l.device);
+                                json_key_string(&j, "Owner", l.owner);
+                                json_key_uint(&j, "UID", l.uid);
+                                json_key_uint(&j, "PID", l.pid);
+                                json_key_uint(&j, "Acquired", l.acquired);
                                 json_end_object(&j);
                         } else {
                                 table_add(&t, "%s", *p);

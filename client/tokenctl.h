@@ -26,12 +26,14 @@ extern bool arg_json;
 extern bool arg_ask_password;
 extern bool arg_hold;
 extern bool arg_force;
+extern const char *arg_address;
 
 /* Prints "vfio-tokenctl: <what>: <message>" on stderr, the message being the D-Bus error's if
  * e is set, else strerror(-r), and returns the exit code for the failure. */
 int tokenctl_fail(int r, const sd_bus_error *e, const char *format, ...) _printf_(3, 4);
-/* Same line and exit code for a usage error, without an error code. */
-int tokenctl_usage_error(const char *format, ...) _printf_(1, 2);
+/* Prints "vfio-tokenctl: <message>" on stderr and returns code. */
+int tokenctl_error(int code, const char *format, ...) _printf_(2, 3);
+#define tokenctl_usage_error(...) tokenctl_error(EXIT_USAGE, __VA_ARGS__)
 
 /* write(2)s all of buf; -errno on failure. */
 int loop_write(int fd, const void *buf, size_t n);

@@ -25,8 +25,13 @@ bool arg_json = false;
 bool arg_ask_password = true;
 bool arg_hold = false;
 bool arg_force = false;
-static const char *arg_address = NULL;
+const char *arg_address = NULL;
 
+static bool startswith(const char *s, const char *prefix) {
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* For errors the daemon or the bus sent, mapped by vfio_token_error_to_errno(). */
 static int exit_code_for_errno(int r) {
         switch (-r) {
         case EINVAL:
@@ -52,20 +57,24 @@ static int exit_code_for_errno(int r) {
 
 int tokenctl_fail(int r, const sd_bus_error *e, const char *format, ...) {
         va_list ap;
-        int code;
 
         fputs("vfio-tokenctl: ", stderr);
         va_start(ap, format);
         vfprintf(stderr, format, ap);
         va_end(ap);
 
-        if (sd_bus_error_is_set(e)) {
+        /* sd-bus reports its own failures as "System.Error.<ERRNO>": those are local. */
+        if (sd_bus_error_is_set(e) && !startswith(e->name, "System.Error.")) {
                 /* The daemon's (or the bus's) answer: its name decides the exit code. */
                 fprintf(stderr, ": %s\n", e->message ?: e->name);
                 return exit_code_for_errno(vfio_token_error_to_errno(e));
         }
 
-        fprintf(stderr, ": %s\n", strerror(r < 0 ? -r : r));
+        if (sd_bus_error_is_set(e)) {
+                r = -sd_bus_error_get_errno(e);
+                fprintf(stderr, ": %s\n", e->message ?: strerror(-r));
+        } else
+                fprintf(stderr, ": %s\n", strerror(r < 0 ? -r : r));
         /* A local failure: only a lost connection or an unanswered call has a code of its own. */
         switch (-r) {
         case ECONNRESET:
@@ -78,7 +87,7 @@ int tokenctl_fail(int r, const sd_bus_error *e, const char *format, ...) {
         }
 }
 
-int tokenctl_usage_error(const char *format, ...) {
+int tokenctl_error(int code, const char *format, ...) {
         va_list ap;
 
         fputs("vfio-tokenctl: ", stderr);
@@ -86,7 +95,7 @@ int tokenctl_usage_error(const char *format, ...) {
         vfprintf(stderr, format, ap);
         va_end(ap);
         fputs("\n", stderr);
-        return EXIT_USAGE;
+        return code;
 }
 
 int loop_write(int fd, const void *buf, size_t n) {
@@ -127,6 +136,7 @@ static int call_authorized(sd_bus *bus, const char *path, const char *interface,
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         va_list ap;
         pid_t agent = 0;
+        uint64_t timeout;
         int r;
 
         r = sd_bus_message_new_method_call(bus, &m, VFIO_TOKEN_BUS_NAME, path, interface, member);
@@ -144,9 +154,9 @@ static int call_authorized(sd_bus *bus, const char *path, const char *interface,
         }
 
         if (arg_ask_password)
-                agent = polkit_agent_open();
-        r = sd_bus_call(bus, m, arg_ask_password ? VFIO_TOKEN_INTERACTIVE_TIMEOUT_USEC : VFIO_TOKEN_CALL_TIMEOUT_USEC,
-                        e, reply);
+                agent = polkit_agent_open(arg_address);
+        timeout = arg_ask_password ? VFIO_TOKEN_INTERACTIVE_TIMEOUT_USEC : VFIO_TOKEN_CALL_TIMEOUT_USEC;
+        r = sd_bus_call(bus, m, timeout, e, reply);
         agent = polkit_agent_close(agent);
         return r;
 }
@@ -159,8 +169,8 @@ static int verb_rotate(sd_bus *bus, int argc, char **argv) {
         uint64_t generation;
         int r;
 
-        r = sd_bus_call_method(bus, VFIO_TOKEN_BUS_NAME, VFIO_TOKEN_MANAGER_PATH, VFIO_TOKEN_MANAGER_INTERFACE,
-                               "GetPhysicalFunction", &e, &reply, "s", argv[1]);
+        r = sd_bus_call_method(bus, VFIO_TOKEN_BUS_NAME, VFIO_TOKEN_MANAGER_PATH,
+                               VFIO_TOKEN_MANAGER_INTERFACE, "GetPhysicalFunction", &e, &reply, "s", argv[1]);
         if (r < 0)
                 return tokenctl_fail(r, &e, "failed to look up %s", argv[1]);
         r = sd_bus_message_read(reply, "o", &p);
@@ -182,8 +192,7 @@ static int verb_rotate(sd_bus *bus, int argc, char **argv) {
                 JsonOut j = JSON_OUT_INIT;
 
                 json_begin_object(&j);
-                json_key_string(&j, "pf", argv[1]);
-                json_key_string(&j, "path", path);
+                /* Keys as Rotate's out-argument (and acquire's: token, lease). */
                 json_key_uint(&j, "generation", generation);
                 json_end_object(&j);
                 return tokenctl_json_print(&j);
@@ -196,11 +205,8 @@ static int verb_release(sd_bus *bus, int argc, char **argv) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         int r;
 
-        if (!sd_bus_object_path_is_valid(argv[1]))
-                return tokenctl_usage_error("not a D-Bus object path: %s", argv[1]);
-
-        r = sd_bus_call_method(bus, VFIO_TOKEN_BUS_NAME, argv[1], VFIO_TOKEN_LEASE_INTERFACE, "Release", &e, NULL,
-                               NULL);
+        r = sd_bus_call_method(bus, VFIO_TOKEN_BUS_NAME, argv[1], VFIO_TOKEN_LEASE_INTERFACE, "Release", &e,
+                               NULL, NULL);
         if (r < 0)
                 return tokenctl_fail(r, &e, "failed to release %s", argv[1]);
         return EXIT_OK;
@@ -252,8 +258,10 @@ static const Verb verbs[] = {
         { "release", 1, 1, verb_release },
 };
 
-/* Returns -1 to go on, else an exit code. */
-static int parse_argv(int argc, char **argv) {
+/* Parses the options in argv[1..] (argv[0] is the program or verb name, skipped). With
+ * in_order, stops at the first non-option, else GNU-style lets options and arguments mix.
+ * Leaves optind at the first argument. Returns -1 to go on, else an exit code. */
+static int parse_options(int argc, char **argv, bool in_order) {
         enum {
                 ARG_VERSION = 0x100,
                 ARG_ADDRESS,
@@ -274,8 +282,10 @@ static int parse_argv(int argc, char **argv) {
         };
         int c;
 
-        /* Options may follow the command; "--" ends them (exec's command line comes after it). */
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+        /* Messages of our own: getopt's would name argv[0], which may be the verb. */
+        opterr = 0;
+        optind = 0; /* GNU: full reinitialisation, as this runs more than once */
+        while ((c = getopt_long(argc, argv, in_order ? "+:h" : ":h", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         help();
@@ -300,10 +310,60 @@ static int parse_argv(int argc, char **argv) {
                 case ARG_FORCE:
                         arg_force = true;
                         break;
+                case ':':
+                        return tokenctl_usage_error("option '%s' needs an argument (see --help)",
+                                                    argv[optind - 1]);
                 default:
-                        /* getopt printed what was wrong. */
-                        return EXIT_USAGE;
+                        if (optopt > 0 && optopt < 0x100)
+                                return tokenctl_usage_error("invalid option -- '%c' (see --help)", optopt);
+                        return tokenctl_usage_error("unrecognized option '%s' (see --help)",
+                                                    argv[optind - 1]);
                 }
+        return -1;
+}
+
+/* Splits the command line into options and the verb's arguments, written to ret_args (verb
+ * first, NULL-terminated; the strings are argv's). Options may come before the verb and among
+ * its arguments, except for exec: everything after its DEVICE is the command (an optional "--"
+ * in between is dropped), so the command's own options need no quoting. Returns -1 to go on,
+ * else an exit code. */
+static int parse_argv(int argc, char **argv, const Verb **ret_verb, char ***ret_args) {
+        const Verb *verb = NULL;
+        char **sub_argv, **args;
+        int r, sub_argc, n = 0;
+
+        r = parse_options(argc, argv, /* in_order= */ true);
+        if (r >= 0)
+                return r;
+        if (optind >= argc)
+                return tokenctl_usage_error("missing command (see --help)");
+
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (streq(verbs[i].name, argv[optind])) {
+                        verb = verbs + i;
+                        break;
+                }
+        if (!verb)
+                return tokenctl_usage_error("unknown command '%s' (see --help)", argv[optind]);
+
+        sub_argc = argc - optind;
+        sub_argv = argv + optind;
+        r = parse_options(sub_argc, sub_argv, /* in_order= */ streq(verb->name, "exec"));
+        if (r >= 0)
+                return r;
+
+        args = calloc((size_t) (sub_argc - optind) + 2, sizeof(char *));
+        if (!args)
+                return tokenctl_fail(-ENOMEM, NULL, "failed to parse the command line");
+        args[n++] = sub_argv[0];
+        for (int i = optind; i < sub_argc; i++) {
+                if (streq(verb->name, "exec") && n == 2 && i == optind + 1 && streq(sub_argv[i], "--"))
+                        continue;
+                args[n++] = sub_argv[i];
+        }
+
+        *ret_verb = verb;
+        *ret_args = args;
         return -1;
 }
 
@@ -314,7 +374,8 @@ static int connect_bus(sd_bus **ret) {
         if (!arg_address) {
                 r = sd_bus_open_system(&bus);
                 if (r < 0) {
-                        fprintf(stderr, "vfio-tokenctl: cannot connect to the system bus: %s\n", strerror(-r));
+                        fprintf(stderr, "vfio-tokenctl: cannot connect to the system bus: %s\n",
+                                strerror(-r));
                         return EXIT_UNREACHABLE;
                 }
         } else {
@@ -338,25 +399,16 @@ static int connect_bus(sd_bus **ret) {
 
 int main(int argc, char **argv) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_free_ char **args = NULL;
         const Verb *verb = NULL;
-        int r, n_args;
+        int r, n_args = 0;
 
-        r = parse_argv(argc, argv);
+        r = parse_argv(argc, argv, &verb, &args);
         if (r >= 0)
                 return r;
 
-        if (optind >= argc)
-                return tokenctl_usage_error("missing command (see --help)");
-
-        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                if (streq(verbs[i].name, argv[optind])) {
-                        verb = verbs + i;
-                        break;
-                }
-        if (!verb)
-                return tokenctl_usage_error("unknown command '%s' (see --help)", argv[optind]);
-
-        n_args = argc - optind - 1;
+        while (args[n_args + 1])
+                n_args++;
         if (n_args < verb->min_args)
                 return tokenctl_usage_error("too few arguments for '%s' (see --help)", verb->name);
         if (verb->max_args >= 0 && n_args > verb->max_args)
@@ -366,9 +418,13 @@ int main(int argc, char **argv) {
         if (arg_force && !streq(verb->name, "rotate"))
                 return tokenctl_usage_error("--force is only for 'rotate'");
 
+        /* Arguments the daemon would not even be asked about. */
+        if (streq(verb->name, "release") && !sd_bus_object_path_is_valid(args[1]))
+                return tokenctl_usage_error("not a D-Bus object path: %s", args[1]);
+
         r = connect_bus(&bus);
         if (r != EXIT_OK)
                 return r;
 
-        return verb->run(bus, argc - optind, argv + optind);
+        return verb->run(bus, n_args + 1, args);
 }

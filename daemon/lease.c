@@ -48,10 +48,11 @@ int lease_new(Pf *pf, const char *device, const char *owner, uid_t uid, pid_t pi
                 lease_free(l);
                 return -ENOMEM;
         }
-        r = sd_bus_path_encode("/org/vfio/Tokend1/lease", id, &l->path);
-        if (r < 0) {
+        /* "/org/vfio/Tokend1/lease/<n>": digits are valid in object path elements as they are. */
+        if (asprintf(&l->path, "/org/vfio/Tokend1/lease/%s", id) < 0) {
+                l->path = NULL;
                 lease_free(l);
-                return r;
+                return -ENOMEM;
         }
 
         /* Link first, so that lease_free() can unlink on any failure below. */
@@ -72,6 +73,8 @@ int lease_new(Pf *pf, const char *device, const char *owner, uid_t uid, pid_t pi
                 }
         }
 
+        if (m->bus)
+                (void) sd_bus_emit_object_added(m->bus, l->path);
         bus_pf_emit_changed(pf, "Leases", NULL);
         *ret = l;
         return 0;
@@ -108,6 +111,9 @@ void lease_end(Lease *l, const char *why) {
         log_struct(LOG_INFO, fields, "Lease %" PRIu64 " ended (%s): uid=%u pid=%u unit=%s pf=%s device=%s.", l->id,
                    why, (unsigned) l->uid, (unsigned) l->pid, l->unit ?: "-", pf->config.address, l->device);
 
+        /* InterfacesRemoved needs the object still in place. */
+        if (pf->manager->bus)
+                (void) sd_bus_emit_object_removed(pf->manager->bus, l->path);
         lease_free(l);
         bus_pf_emit_changed(pf, "Leases", NULL);
         pf_lease_ended(pf);

@@ -158,7 +158,7 @@ static int drop_privileges(const char *state_dir, uid_t uid, gid_t gid, bool hav
 static int run(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_(config_freep) Config *config = NULL;
-        ManagerPaths paths = { .state_dir = arg_state_dir };
+        ManagerPaths paths = {};
         uid_t uid = (uid_t) -1;
         gid_t gid = (gid_t) -1;
         bool have_user;
@@ -184,6 +184,7 @@ static int run(int argc, char *argv[]) {
         }
 
         have_user = lookup_service_user(&uid, &gid) >= 0;
+        paths.state_dir = arg_state_dir;
 
         r = manager_new(TAKE_PTR(config), &paths, &m);
         if (r < 0)

@@ -236,15 +236,19 @@ int pf_start(Pf *pf, FdStore *store) {
         r = store ? fdstore_take(store, a, fds) : -ENOENT;
         if (r >= 0) {
                 r = vfio_pf_adopt((VfioApi) r, a, fds, &pf->vfio);
-                if (r < 0)
+                if (r < 0) {
                         log_pf_warning_errno(a, 0, r, "Ignoring fds from the fd store: %s",
                                              vfio_strerror(VFIO_OP_ADOPT, r));
-                else {
+                        /* systemd keeps its own copies: drop them, or the group stays busy. */
+                        (void) fdstore_remove(a);
+                } else {
                         pf->adopted = true;
                         log_pf_info(a, pf->state->generation, "Took the PF's fds back from the fd store.");
                 }
-        } else if (r == -EBADMSG)
+        } else if (r == -EBADMSG) {
                 log_pf_warning_errno(a, 0, r, "Incomplete fd set in the fd store, reopening.");
+                (void) fdstore_remove(a);
+        }
 
         if (!pf->vfio) {
                 r = pf_open_cold(pf);

@@ -27,8 +27,9 @@ PfState *pf_state_new(void);
 PfState *pf_state_free(PfState *s); /* wipes the tokens */
 DEFINE_TRIVIAL_CLEANUP_FUNC(PfState *, pf_state_free);
 
-/* Opens (creating, mode 0700) the state directory and returns an O_DIRECTORY fd. Refuses a
- * directory that others can read or write (-EPERM), since tokens live there. */
+/* Opens (creating it and its parents, mode 0700) the state directory and returns an O_DIRECTORY
+ * fd. Refuses a directory with any group/other permission bit or owned by another user (-EPERM),
+ * since tokens live there. Removes leftover temp files of interrupted writes. */
 int state_dir_open(const char *path, int *ret_fd);
 
 /* Loads the state of PF `address`. -ENOENT if none is on record; -EBADMSG if the file is

@@ -312,6 +312,8 @@ int sysfs_device_read(const char *root, const char *address, PciDevice **ret) {
                         return r;
 
                 r = read_vfs(dfd, &d->vfs, &d->n_vfs);
+                if (r == -ENOENT)
+                        return -ENODEV; /* the directory itself is gone (a dead directory) */
                 if (r < 0)
                         return r;
         } else if (r != -ENOENT)
@@ -389,7 +391,7 @@ int sysfs_bind_vfio(const char *root, const char *address) {
 
         r = write_string_at(dfd, "driver_override", VFIO_PCI_DRIVER);
         if (r < 0)
-                return r;
+                return r == -ENOENT ? -ENODEV : r; /* every PCI device has one: it went away */
 
         if (bound) {
                 /* Through the device's own driver link, so it is the driver it is bound to now.
@@ -446,7 +448,15 @@ int sysfs_set_num_vfs(const char *root, const char *address, unsigned n) {
                 return -EBUSY;
 
         (void) snprintf(buf, sizeof buf, "%u", n);
-        return write_string_at(dfd, "sriov_numvfs", buf);
+        r = write_string_at(dfd, "sriov_numvfs", buf);
+        if (r == -ENOENT) {
+                /* The driver's answer (no SR-IOV through sysfs, or vfio-pci without enable_sriov),
+                 * unless the file was missing because the device just went away. */
+                int q = device_check_same(path, dfd);
+
+                return q < 0 ? q : r;
+        }
+        return r;
 }
 
 const char *sysfs_strerror(int error, bool numvfs) {

@@ -42,8 +42,8 @@ static const char *open_strerror(int error) {
         case ENOENT:
                 return "device or IOMMU group node is gone (is the PF bound to vfio-pci?)";
         case ENODEV:
-                return "the kernel has no such VFIO device in this IOMMU group (is the PF bound to vfio-pci, "
-                       "and is the IOMMU group right?)";
+                return "the kernel has no such VFIO device in this IOMMU group (is the PF bound to "
+                       "vfio-pci, and is the IOMMU group right?)";
         case EBUSY:
                 return "already opened by another process (the IOMMU group or the device is held elsewhere)";
         case EPERM:
@@ -62,6 +62,8 @@ static const char *open_strerror(int error) {
                        "vfio_iommu_type1 loaded?)";
         case EOPNOTSUPP:
                 return "the iommufd cdev API is not implemented yet; use the group API";
+        case ENOTTY:
+                return "a /dev/vfio node does not answer VFIO ioctls (not a VFIO character device?)";
         default:
                 return NULL;
         }

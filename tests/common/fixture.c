@@ -209,7 +209,8 @@ static int sync_group_node(Fixture *f, int group) {
 
                 if (de->d_name[0] == '.')
                         continue;
-                if (device_link_name(f, de->d_name, "driver", &driver) >= 0 && streq(driver, VFIO_PCI_DRIVER))
+                if (device_link_name(f, de->d_name, "driver", &driver) >= 0 &&
+                    streq(driver, VFIO_PCI_DRIVER))
                         vfio = true;
         }
 
@@ -339,7 +340,8 @@ static int add_device(Fixture *f, const char *addr, const char *driver, int grou
         }
 
         if (total_vfs > 0) {
-                _cleanup_free_ char *t = path_join(dir, "sriov_totalvfs"), *n = path_join(dir, "sriov_numvfs");
+                _cleanup_free_ char *t = path_join(dir, "sriov_totalvfs"),
+                                    *n = path_join(dir, "sriov_numvfs");
 
                 if (!t || !n)
                         return -ENOMEM;
@@ -365,8 +367,7 @@ static int add_device(Fixture *f, const char *addr, const char *driver, int grou
                 _cleanup_free_ char *gdir = NULL, *glink = NULL, *gtarget = NULL, *back = NULL,
                                     *back_target = NULL;
 
-                (void) snprintf(num, sizeof num, "%d", group);
-                gdir = sys_path(f, "kernel/iommu_groups/%s/devices", num);
+                gdir = sys_path(f, "kernel/iommu_groups/%d/devices", group);
                 glink = path_join(dir, "iommu_group");
                 if (!gdir || !glink || asprintf(&gtarget, "../../../kernel/iommu_groups/%d", group) < 0 ||
                     asprintf(&back, "%s/%s", gdir, addr) < 0 ||
@@ -413,9 +414,9 @@ static int create_vfs(Fixture *f, const char *pf, unsigned n) {
                 r = add_device(f, vf, driver, group < 0 ? -1 : group + 1 + (int) i, pf, 0);
                 if (r < 0)
                         return r;
-                (void) snprintf(num, sizeof num, "%u", i);
-                if (asprintf(&link, "%s/" DEVICES_DIR "/%s/virtfn%s", f->sys, pf, num) < 0 ||
-                    asprintf(&target, "../%s", vf) < 0)
+                link = sys_path(f, DEVICES_DIR "/%s/virtfn%u", pf, i);
+                target = path_join("..", vf);
+                if (!link || !target)
                         return -ENOMEM;
                 if (symlink(target, link) < 0)
                         return negative_errno();
@@ -780,8 +781,8 @@ Fixture *fixture_free(Fixture *f) {
 
 static int fixture_populate(Fixture *f) {
         static const char *const dirs[] = {
-                "sys/" DEVICES_DIR, "sys/bus/pci/devices", "sys/bus/pci/drivers", "sys/kernel/iommu_groups",
-                "dev/vfio",
+                ("sys/" DEVICES_DIR), "sys/bus/pci/devices", "sys/bus/pci/drivers",
+                "sys/kernel/iommu_groups", "dev/vfio",
         };
         _cleanup_free_ char *probe = NULL, *container = NULL, *marker = NULL;
         int r;

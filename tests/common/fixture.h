@@ -61,8 +61,8 @@ int fixture_remove_driver(Fixture *f, const char *driver);
 
 /* Adds a PF in IOMMU group `iommu_group_base` with `num_vfs` VFs enabled out of `total_vfs`.
  * VF i (0-based) sits at routing ID PF+1+i (".1", ".2", ... then the following device numbers,
- * as with VF offset 1 and stride 1), in its own group iommu_group_base+1+i, bound to the PF's
- * driver. `driver` NULL leaves the PF (and its VFs) unbound. total_vfs 0 makes a device that is
+ * as with VF offset 1 and stride 1), in its own group iommu_group_base+1+i (no group if
+ * iommu_group_base < 0), bound to the PF's driver. `driver` NULL leaves the PF (and its VFs) unbound. total_vfs 0 makes a device that is
  * not SR-IOV capable (no sriov_* files); num_vfs must not exceed total_vfs.
  * -EEXIST if any of the addresses is taken. */
 int fixture_add_pf(Fixture *f, const char *pf_addr, const char *driver, unsigned total_vfs, unsigned num_vfs,

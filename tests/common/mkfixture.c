@@ -47,7 +47,8 @@ static int run_command(Fixture *f, int argc, char **argv) {
                 if (parse_int(argv[3], 0, 0xffff, &total) < 0 || parse_int(argv[4], 0, 0xffff, &num) < 0 ||
                     parse_int(argv[5], -1, 1 << 20, &group) < 0)
                         return -EINVAL;
-                r = fixture_add_pf(f, argv[1], driver_arg(argv[2]), (unsigned) total, (unsigned) num, (int) group);
+                r = fixture_add_pf(f, argv[1], driver_arg(argv[2]), (unsigned) total, (unsigned) num,
+                                   (int) group);
                 return r < 0 ? r : 6;
         }
         if (streq(argv[0], "dev") && argc >= 4) {

@@ -138,13 +138,15 @@ prepare_kernel() {   # package name -> extracted, depmod'ed kernel in the cache
         rm -rf "$cache"/tmp.*
         tmp=$(mktemp -d "$cache/tmp.XXXXXX"); chmod 755 "$tmp"   # apt-get download runs as _apt
         msg "downloading $pkg"
-        (cd "$tmp" && apt-get download -qq "$pkg" >&2) || { apt_update; (cd "$tmp" && apt-get download -qq "$pkg" >&2); } ||
-                die "apt-get download $pkg failed"
+        (cd "$tmp" && apt-get download -qq "$pkg" >&2) || { rm -rf "$tmp"; return 1; }
         deb=$(ls "$tmp"/*.deb)
         rm -rf "$root"
         mkdir -p "$tmp/root"
         dpkg-deb -x "$deb" "$tmp/root"
         # Only the kernel and its modules are needed; the package's docs and scripts are not.
+        if [ -d "$tmp/root/usr/lib/modules" ] && [ ! -e "$tmp/root/lib/modules" ]; then
+                mkdir -p "$tmp/root/lib" && mv "$tmp/root/usr/lib/modules" "$tmp/root/lib/modules"
+        fi
         rm -rf "$tmp/root/usr" "$tmp/root/etc"
         [ -f "$tmp/root/boot/vmlinuz-$kver" ] || die "$pkg has no boot/vmlinuz-$kver"
         [ -d "$tmp/root/lib/modules/$kver" ] || die "$pkg has no lib/modules/$kver"
@@ -156,6 +158,9 @@ prepare_kernel() {   # package name -> extracted, depmod'ed kernel in the cache
 }
 
 mkdir -p "$cache/kernels"
+# One preparer at a time per cache (CI and a developer may share one).
+exec 9>"$cache/.lock"
+flock 9
 out=()
 for a in "${args[@]}"; do
         if re=$(series_regex "$a"); then
@@ -172,7 +177,13 @@ for a in "${args[@]}"; do
                 case $a in 6.12|*deb12*) ensure_security_suite ;; esac
                 pkg=$(newest_package "$re")
                 [ -n "$pkg" ] || die "no package matches $re in the apt sources"
-                prepare_kernel "$pkg"
+                if ! prepare_kernel "$pkg"; then
+                        # Stale package lists: the archive keeps only recent kernels.
+                        [ $apt_updated = no ] || die "apt-get download $pkg failed"
+                        apt_update
+                        pkg=$(newest_package "$re")
+                        prepare_kernel "$pkg" || die "apt-get download $pkg failed"
+                fi
                 kver=${pkg#linux-image-}
         fi
         out+=("$kver")

@@ -35,7 +35,7 @@ msg() { echo "run-vm: $*" >&2; }
 die() { msg "$*"; exit 125; }
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit "${1:-0}"; }
 
-prep=yes numvfs= share=$top cwd= timeout=${VM_TIMEOUT:-300} log= mem=1024 smp=${VM_SMP:-1}
+prep=yes numvfs='' share=$top cwd='' timeout=${VM_TIMEOUT:-300} log='' mem=1024 smp=${VM_SMP:-1}
 verbose=no kernel=
 guest_env=()
 while [ $# -gt 0 ]; do
@@ -142,6 +142,7 @@ elif [ -r /dev/kvm ] && [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo &&
      ! grep -qw kvm_pvm /proc/modules 2>/dev/null && [ ! -e /sys/module/kvm_pvm ]; then
         accel=kvm
 fi
+# shellcheck disable=SC2054 # commas are part of the QEMU options
 if [ $accel = kvm ]; then
         machine=(-machine q35,kernel-irqchip=split -accel kvm -cpu host)
 else
@@ -179,6 +180,7 @@ append="console=ttyS0 $quiet panic=-1 intel_iommu=on mitigations=off tsc=reliabl
 append+=" i8042.noaux i8042.nopnp 8250.nr_uarts=1 random.trust_cpu=on"
 append+=" vm.init=$here/guest-init vm.share=$share"
 
+# shellcheck disable=SC2054
 qemu=(qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot
         "${machine[@]}" -m "$mem" -smp "$smp"
         -kernel "$vmlinuz" -initrd "$initrd" -append "$append"

@@ -1,0 +1,125 @@
+#!/bin/bash
+# The VM suite (`make check-vm`, and CI): the real kernel's vfio-pci as the judge, on each guest
+# kernel ($VM_KERNELS, default "6.1 6.12"):
+#  - job-vf-token.sh: the VF token basics with vf-open (PF bind, VFs, no/wrong/right token);
+#  - if tests/scenarios/vfio-scenarios is built: its scenario table run on the real kernel in the
+#    guest, compared line by line with the same table run on the kernel model on the host.
+# Ends with "N passed, N failed". Exit: 0 all passed, 1 something failed, 77 (automake's skip)
+# when the host lacks QEMU or the kernels and this is not CI. Under CI=true nothing is skipped:
+# missing tools are installed (fetch-kernels.sh), and a VM that cannot boot fails the run.
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+builddir=${top_builddir:-$top}
+cache=${VM_CACHE:-$here/cache}
+export VM_CACHE=$cache
+export VM_TIMEOUT=${VM_TIMEOUT:-150}   # per VM run; a good one takes well under a minute
+ci=no
+[ "${CI:-}" = true ] && ci=yes
+read -r -a kernels <<<"${VM_KERNELS:-6.1 6.12}"
+
+passed=0 failed=0
+pass() { echo "PASS: $*"; passed=$((passed + 1)); }
+fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+finish() {
+        echo "$passed passed, $failed failed"
+        [ "$failed" = 0 ] && [ "$passed" -gt 0 ]
+        exit $?
+}
+skip() {
+        echo "SKIP: $*"
+        echo "The VM tests need qemu-system-x86, busybox-static and xz-utils, and the Debian guest"
+        echo "kernels; as root, tests/vm/fetch-kernels.sh installs and downloads all of it."
+        exit 77
+}
+
+# --- what the host needs ---------------------------------------------------------------------
+if [ $ci = yes ]; then
+        kvers=$("$here/fetch-kernels.sh" "${kernels[@]}") || {
+                fail "preparing the VM (host packages, guest kernels)"
+                finish
+        }
+else
+        command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not found"
+        kvers=$("$here/fetch-kernels.sh" --no-install "${kernels[@]}") || skip "guest kernels not available"
+fi
+mapfile -t kvers <<<"$kvers"
+
+cc=${CC:-gcc}
+mkdir -p "$cache/bin"
+vf_open=$cache/bin/vf-open
+if [ ! -x "$vf_open" ] || [ "$here/vf-open.c" -nt "$vf_open" ]; then
+        $cc -std=gnu11 -O2 -Wall -Wextra -Werror -o "$vf_open.tmp" "$here/vf-open.c" &&
+                mv "$vf_open.tmp" "$vf_open" || { fail "building vf-open"; finish; }
+fi
+
+scen=$builddir/tests/scenarios/vfio-scenarios
+[ -x "$scen" ] || scen=$top/tests/scenarios/vfio-scenarios
+work=$(mktemp -d "${TMPDIR:-/tmp}/check-vm.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+if [ -x "$scen" ]; then
+        mkdir -p "$work/model"
+        if ! "$scen" --backend=model --base="$work/model" > "$work/model.out" 2> "$work/model.err"; then
+                fail "vfio-scenarios on the kernel model exits 0"
+                sed 's/^/  /' "$work/model.err"
+        fi
+else
+        echo "NOTE: $scen not built: scenario comparison with the kernel model not run"
+fi
+
+# Runs one guest job; the VM not completing it is one failed check. Output in $work/out.
+vm() {
+        local what=$1 rc
+        shift
+        "$here/run-vm.sh" "$@" > "$work/out" 2> "$work/err"
+        rc=$?
+        if [ $rc = 124 ] || [ $rc = 125 ]; then
+                fail "$what: the VM did not complete the job (exit $rc)"
+                sed 's/^/  /' "$work/err"
+        fi
+        return $rc
+}
+
+for kver in "${kvers[@]}"; do
+        log=$cache/logs/$kver
+        echo "=== $kver ==="
+
+        vm "$kver VF token basics" --log "$log-vf-token.log" --env "VF_OPEN=$vf_open" \
+                "$kver" -- "$here/job-vf-token.sh"
+        rc=$?
+        n=$(grep -c '^PASS: ' "$work/out")
+        m=$(grep -c '^FAIL: ' "$work/out")
+        grep -E '^(PASS|FAIL): ' "$work/out" | sed "s/^\(PASS\|FAIL\): /\1: $kver: /"
+        passed=$((passed + n)) failed=$((failed + m))
+        if [ $rc != 0 ] && [ $rc != 124 ] && [ $rc != 125 ] && [ "$m" = 0 ]; then
+                fail "$kver VF token job exits 0 (exit $rc)"
+                sed 's/^/  /' "$work/out"
+        fi
+
+        [ -x "$scen" ] && [ -s "$work/model.out" ] || continue
+        rm -f "$work/kernel.out"
+        # shellcheck disable=SC2086 # VFIO_SCENARIOS_VM_ARGS: extra run-vm.sh options
+        vm "$kver scenarios" --log "$log-scenarios.log" --share "$work" ${VFIO_SCENARIOS_VM_ARGS:-} \
+                "$kver" -- sh -c '"$0" --backend=kernel --pf="$VM_PF" > kernel.out' "$scen"
+        rc=$?
+        [ $rc = 124 ] || [ $rc = 125 ] && continue
+        [ $rc = 0 ] || { fail "$kver: vfio-scenarios on the kernel exits 0 (exit $rc)"; sed 's/^/  /' "$work/out"; }
+        if [ ! -s "$work/kernel.out" ]; then
+                fail "$kver: vfio-scenarios printed nothing on the kernel"
+        elif [ "$(wc -l < "$work/kernel.out")" = "$(wc -l < "$work/model.out")" ]; then
+                # One check per scenario line: the kernel's answer must be the model's.
+                while IFS= read -r k <&3 && IFS= read -r md <&4; do
+                        if [ "$k" = "$md" ]; then
+                                pass "$kver: scenario: $k"
+                        else
+                                fail "$kver: scenario: kernel '$k', model '$md'"
+                        fi
+                done 3< "$work/kernel.out" 4< "$work/model.out"
+        else
+                fail "$kver: vfio-scenarios: kernel and model list different scenarios"
+                diff -u --label model "$work/model.out" --label "kernel $kver" "$work/kernel.out" | sed 's/^/  /'
+        fi
+done
+finish
