@@ -100,9 +100,9 @@ for kver in "${kvers[@]}"; do
 
         [ -x "$scen" ] && [ -s "$work/model.out" ] || continue
         rm -f "$work/kernel.out"
-        # shellcheck disable=SC2086 # VFIO_SCENARIOS_VM_ARGS: extra run-vm.sh options
-        vm "$kver scenarios" --log "$log-scenarios.log" --share "$work" ${VFIO_SCENARIOS_VM_ARGS:-} \
-                "$kver" -- sh -c '"$0" --backend=kernel --pf="$VM_PF" > kernel.out' "$scen"
+        vm "$kver scenarios" --log "$log-scenarios.log" --share "$work" --vfs 2 --extra-devices \
+                "$kver" -- sh -c '"$0" --backend=kernel --pf="$VM_PF" --other-vf="$VM_OTHER_VF" \
+                        --plain="$VM_PLAIN" > kernel.out' "$scen"
         rc=$?
         [ $rc = 124 ] || [ $rc = 125 ] && continue
         [ $rc = 0 ] || { fail "$kver: vfio-scenarios on the kernel exits 0 (exit $rc)"; sed 's/^/  /' "$work/out"; }

@@ -6,6 +6,10 @@
 VM_PF=${VM_PF:-0000:01:00.0}
 VM_VFS=${VM_VFS:-"0000:01:00.1 0000:01:00.2"}
 
+VM_OTHER_PF=${VM_OTHER_PF:-0000:02:00.0}
+VM_OTHER_VF=${VM_OTHER_VF:-0000:02:00.1}
+VM_PLAIN=${VM_PLAIN:-0000:03:00.0}
+
 vm_err() { echo "vm: $*" >&2; return 1; }
 
 vm_dev() { echo "/sys/bus/pci/devices/$1"; }
@@ -94,4 +98,18 @@ vm_setup_pf() {
         local n=${1:-2}
         vm_bind "$VM_PF" vfio-pci || return
         [ "$n" = 0 ] || vm_set_numvfs "$VM_PF" "$n"
+}
+
+# With run-vm.sh --extra-devices: a VF on vfio-pci whose PF stays on nvme (VM_OTHER_VF), and a
+# device on vfio-pci that is neither PF nor VF (VM_PLAIN). The other PF's VF must not be
+# probed by nvme (an unprovisioned QEMU NVMe VF never becomes ready): no autoprobe, then bind.
+vm_setup_extra() {
+        local d
+        d=$(vm_dev "$VM_OTHER_PF")
+        [ "$(vm_driver "$VM_OTHER_PF")" = nvme ] || vm_err "$VM_OTHER_PF not on nvme" || return
+        echo > "$d/reset_method" || return
+        echo 0 > "$d/sriov_drivers_autoprobe" || return
+        vm_set_numvfs "$VM_OTHER_PF" 1 || return
+        vm_bind "$VM_OTHER_VF" vfio-pci || return
+        vm_bind "$VM_PLAIN" vfio-pci
 }

@@ -8,6 +8,9 @@
 #   --bind-pf        bind the PF to vfio-pci before COMMAND (default: left on nvme)
 #   --vfs N          also create N VFs (implies --bind-pf)
 #   --no-prep        do not load the vfio modules nor clear the PF's reset_method
+#   --extra-devices  add a second SR-IOV PF on nvme at 0000:02:00.0 whose VF 0000:02:00.1 is
+#                    bound to vfio-pci ($VM_OTHER_VF), and a plain (non-SR-IOV) device on
+#                    vfio-pci at 0000:03:00.0 ($VM_PLAIN); the prep sets them up
 #   --share DIR      directory shared read-write at the same path (default: the source tree)
 #   --cwd DIR        the guest's working directory (default: the shared directory)
 #   --env VAR=VALUE  set VAR in COMMAND's environment (repeatable)
@@ -36,13 +39,14 @@ die() { msg "$*"; exit 125; }
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit "${1:-0}"; }
 
 prep=yes numvfs='' share=$top cwd='' timeout=${VM_TIMEOUT:-300} log='' mem=1024 smp=${VM_SMP:-1}
-verbose=no kernel=
+verbose=no kernel='' extra=no
 guest_env=()
 while [ $# -gt 0 ]; do
         case $1 in
         --bind-pf) numvfs=${numvfs:-0} ;;
         --vfs) numvfs=$2; shift ;;
         --no-prep) prep=no ;;
+        --extra-devices) extra=yes ;;
         --share) share=$2; shift ;;
         --cwd) cwd=$2; shift ;;
         --env) [[ $2 == [A-Za-z_]*=* ]] || die "--env wants VAR=VALUE"; guest_env+=("$2"); shift ;;
@@ -64,6 +68,7 @@ share=$(cd "$share" && pwd) || die "no directory $share"
 cwd=${cwd:-$share}
 case "$share$cwd" in *[[:space:]]*) die "paths with white space are not supported" ;; esac
 [ "$prep" = yes ] || [ -z "$numvfs" ] || die "--bind-pf/--vfs need the prep (drop --no-prep)"
+[ "$prep" = yes ] || [ "$extra" = no ] || die "--extra-devices needs the prep (drop --no-prep)"
 
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (run tests/vm/fetch-kernels.sh)"
 [ -x /bin/busybox ] || die "busybox missing (run tests/vm/fetch-kernels.sh)"
@@ -159,8 +164,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 {
-        printf 'VM_KVER=%q\nVM_MODDIR=%q\nVM_PREP=%q\nVM_NUMVFS=%q\nVM_CWD=%q\nVM_LIB=%q\n' \
-                "$kver" "$moddir" "$prep" "$numvfs" "$cwd" "$here/guest-lib.sh"
+        printf 'VM_KVER=%q\nVM_MODDIR=%q\nVM_PREP=%q\nVM_NUMVFS=%q\nVM_CWD=%q\nVM_LIB=%q\nVM_EXTRA=%q\n' \
+                "$kver" "$moddir" "$prep" "$numvfs" "$cwd" "$here/guest-lib.sh" "$extra"
         printf 'VM_PF=0000:01:00.0\nVM_VFS="0000:01:00.1 0000:01:00.2"\n'
         printf 'VM_ENV=('; [ ${#guest_env[@]} = 0 ] || printf '%q ' "${guest_env[@]}"; printf ')\n'
 } > "$run/params"
@@ -170,6 +175,17 @@ trap 'exit 130' INT TERM
 log=${log:-$cache/logs/$kver.log}
 mkdir -p "$(dirname "$log")"
 : > "$log"
+
+extra_devices=()
+if [ $extra = yes ]; then
+        # shellcheck disable=SC2054
+        extra_devices=(
+                -device pcie-root-port,id=rp1,chassis=2,slot=2
+                -device nvme-subsys,id=ss1
+                -device nvme,serial=y,subsys=ss1,bus=rp1,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=2
+                -device pcie-root-port,id=rp2,chassis=3,slot=3
+                -device edu,bus=rp2)
+fi
 
 if [ $verbose = yes ]; then
         quiet="loglevel=7"
@@ -189,6 +205,7 @@ qemu=(qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot
         -device pcie-root-port,id=rp0,chassis=1,slot=1
         -device nvme-subsys,id=ss0
         -device nvme,serial=x,subsys=ss0,bus=rp0,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=2
+        "${extra_devices[@]}"
         -fsdev local,id=hostroot,path=/,readonly=on,security_model=none,multidevs=remap
         -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
         -fsdev "local,id=vmrun,path=$run,security_model=none"

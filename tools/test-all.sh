@@ -1,0 +1,110 @@
+#!/bin/bash
+# Runs every test of vfio-tokend; the README's test command, and what CI runs (.ci/run).
+#   unit (check) + integration (real dbus-daemon + polkitd) + client + unit-file checks,
+#   the unit tests under valgrind, everything again under ASan/UBSan, libFuzzer smoke runs,
+#   make distcheck, and the VM suite (the real kernel's vfio-pci in QEMU).
+# Needs root (namespaces, polkitd, QEMU); installs its dependencies with apt-get first.
+# Builds out of tree in _build/ and _build-asan/. Ends with a line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+src=$PWD
+jobs=${JOBS:-2}
+
+if [ "$(id -u)" -ne 0 ]; then
+        echo "test-all: run as root (sudo $0): the tests use mount namespaces, polkitd and QEMU." >&2
+        exit 1
+fi
+bash tools/deps.sh || exit 1
+
+passed=0
+failed=0
+failures=()
+
+# Adds the PASS/FAIL counts of an automake test-suite.log to the totals.
+count_suite() {
+        local log=$1 p f
+        [ -f "$log" ] || return 0
+        p=$(awk '/^# PASS:/ { print $3 }' "$log")
+        f=$(awk '/^# (FAIL|ERROR|XPASS):/ { s += $3 } END { print s + 0 }' "$log")
+        passed=$((passed + ${p:-0}))
+        failed=$((failed + ${f:-0}))
+}
+
+stage() {
+        local name=$1
+        shift
+        echo
+        echo "=== $name"
+        if "$@"; then
+                echo "=== $name: ok"
+                return 0
+        fi
+        echo "=== $name: FAILED"
+        failures+=("$name")
+        return 1
+}
+
+show_failed_logs() {
+        local dir=$1
+        find "$dir" -name '*.log' -newer "$dir/Makefile" -print0 2>/dev/null |
+                xargs -0 -r grep -l -E '^(FAIL|ERROR)' 2>/dev/null | while read -r f; do
+                echo "----- $f"
+                tail -n 60 "$f"
+        done
+}
+
+# An in-tree configuration would make out-of-tree builds refuse to configure.
+if [ -f config.status ]; then
+        echo "test-all: the source tree is configured in place; cleaning it (make distclean)."
+        make distclean >/dev/null 2>&1 || true
+fi
+stage "autoreconf" autoreconf -fi || { echo "0 passed, 1 failed"; exit 1; }
+
+build() { # DIR CONFIGURE-ARGS...
+        local dir=$1
+        shift
+        mkdir -p "$dir" && (cd "$dir" && "$src/configure" --enable-werror "$@" >configure.log 2>&1 ||
+                { tail -n 30 configure.log; exit 1; }) && make -C "$dir" -j"$jobs" >/dev/null
+}
+
+check_in() { # DIR TARGET
+        local dir=$1 target=$2 rc=0
+        make -C "$dir" -j"$jobs" "$target" || rc=$?
+        count_suite "$dir/test-suite.log"
+        [ $rc -eq 0 ] || show_failed_logs "$dir"
+        return $rc
+}
+
+if stage "build (-Werror)" build "$src/_build"; then
+        stage "make check" check_in "$src/_build" check
+        if make -C "$src/_build" -j"$jobs" check-valgrind > "$src/_build/valgrind.out" 2>&1; then
+                echo "=== valgrind: ok"
+        else
+                cat "$src/_build/valgrind.out"
+                failures+=("valgrind")
+        fi
+        v=$(awk '/^valgrind: / { print $2, $4 }' "$src/_build/valgrind.out")
+        passed=$((passed + ${v%% *}))
+        failed=$((failed + ${v##* }))
+        stage "fuzz smoke runs" make -C "$src/_build" check-fuzz
+        stage "make distcheck" make -C "$src/_build" -j"$jobs" distcheck >"$src/_build/distcheck.log" 2>&1 ||
+                tail -n 80 "$src/_build/distcheck.log"
+        stage "VM suite (real kernel)" check_in "$src/_build" check-vm
+else
+        failed=$((failed + 1))
+fi
+
+if stage "build with ASan/UBSan" build "$src/_build-asan" --enable-sanitizers; then
+        stage "make check (ASan/UBSan)" check_in "$src/_build-asan" check
+else
+        failed=$((failed + 1))
+fi
+
+echo
+for f in "${failures[@]}"; do
+        echo "FAILED stage: $f"
+done
+# Stages that failed without a test count of their own still count as one failure.
+[ ${#failures[@]} -gt 0 ] && [ "$failed" -eq 0 ] && failed=${#failures[@]}
+echo "$passed passed, $failed failed"
+[ ${#failures[@]} -eq 0 ] && [ "$failed" -eq 0 ]
