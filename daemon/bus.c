@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "bus-args.h"
 #include "bus.h"
 #include "lease.h"
 #include "log.h"
@@ -73,49 +74,6 @@ static void audit(int level, const char *event, const Caller *c, const char *pf,
         log_struct(level, fields, "%s %s: uid=%u pid=%u unit=%s pf=%s device=%s lease=%s%" PRIu64 ".", event,
                    outcome, (unsigned) c->uid, (unsigned) c->pid, c->unit ?: "-", pf ?: "-", device ?: "-",
                    lease ? "" : "none/", lease);
-}
-
-/* ---- argument checks: first in every method, before any lookup ---- */
-
-static int read_device_arg(sd_bus_message *m, char ret[static PCI_ADDRESS_MAX], sd_bus_error *error) {
-        const char *s;
-        int r;
-
-        r = sd_bus_message_read(m, "s", &s);
-        if (r < 0)
-                return r;
-        if (strlen(s) > BUS_DEVICE_MAX)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Device address is too long (%zu bytes, at most %d).", strlen(s),
-                                         BUS_DEVICE_MAX);
-        if (pci_address_parse(s, ret) < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Malformed PCI address '%s': expected DDDD:BB:DD.F, e.g. 0000:3b:02.3.", s);
-        return 0;
-}
-
-/* No option keys are defined yet: any key is refused, so that a future key is never silently
- * ignored by an older daemon. */
-static int read_options_arg(sd_bus_message *m, sd_bus_error *error) {
-        unsigned n = 0;
-        int r;
-
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const char *key;
-
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-                if (++n > BUS_OPTIONS_MAX)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Too many options.");
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%.64s'.", key);
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
 }
 
 /* Refreshes a PF's view of its VFs when a device is not in it: VFs may have been enabled since. */
@@ -273,10 +231,10 @@ static int acquire_token(sd_bus_message *call, Manager *m, Pf *scope, sd_bus_err
         int r;
 
         /* Order (DESIGN.md): arguments, device, authorisation, grant. */
-        r = read_device_arg(call, device, error);
+        r = bus_read_device_arg(call, device, error);
         if (r < 0)
                 return r;
-        r = read_options_arg(call, error);
+        r = bus_read_options_arg(call, error);
         if (r < 0)
                 return r;
 
@@ -362,7 +320,7 @@ static int method_get_pf(sd_bus_message *call, void *userdata, sd_bus_error *err
         Pf *pf;
         int r;
 
-        r = read_device_arg(call, device, error);
+        r = bus_read_device_arg(call, device, error);
         if (r < 0)
                 return r;
         pf = find_pf_for_device(m, NULL, device);

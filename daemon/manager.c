@@ -207,6 +207,10 @@ int manager_run(Manager *m) {
 
         for (size_t i = 0; i < m->n_pfs; i++)
                 ready += m->pfs[i]->status == PF_STATUS_READY;
+        if (token_pool_used() > 0 && !token_pool_locked())
+                log_warning("Token memory could not be locked (RLIMIT_MEMLOCK too low?): tokens may be swapped out.");
+        else if (token_pool_used() > 0)
+                log_debug("Tokens are kept in %s memory.", token_pool_secret() ? "memfd_secret" : "mlock()ed");
         (void) sd_notifyf(false, "READY=1\nSTATUS=Managing %zu PF(s), %u ready.", m->n_pfs, ready);
         log_info("Started: managing %zu PF(s), %u ready.", m->n_pfs, ready);
 

@@ -6,6 +6,9 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <uuid/uuid.h>
 
 #include "token.h"
@@ -21,27 +24,54 @@ typedef struct PoolPage {
         Token *slots; /* one page, SLOTS_PER_PAGE tokens */
         uint8_t used[SLOTS_PER_PAGE];
         bool locked;
+        bool secret; /* memfd_secret */
 } PoolPage;
 
 static PoolPage *pool;
 static size_t pool_used;
 
+/* memfd_secret(2) memory is locked, and unmapped from the kernel's direct map, so not even
+ * the kernel can read it casually. It exists from Linux 5.14 and may be disabled (ENOSYS) or
+ * refused (EPERM under a seccomp filter); then an mlock()ed anonymous mapping does. */
+static void *map_secret(size_t size, bool *ret_secret) {
+#ifdef SYS_memfd_secret
+        int fd = (int) syscall(SYS_memfd_secret, (unsigned) FD_CLOEXEC);
+        if (fd >= 0) {
+                void *m = MAP_FAILED;
+
+                if (ftruncate(fd, (off_t) size) == 0)
+                        m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+                close(fd);
+                if (m != MAP_FAILED) {
+                        *ret_secret = true;
+                        return m;
+                }
+        }
+#endif
+        *ret_secret = false;
+        return mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+}
+
 static PoolPage *pool_page_new(void) {
+        size_t size = SLOTS_PER_PAGE * sizeof(Token);
         PoolPage *p;
         void *m;
 
         p = calloc(1, sizeof(PoolPage));
         if (!p)
                 return NULL;
-        m = mmap(NULL, SLOTS_PER_PAGE * sizeof(Token), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                 -1, 0);
+        m = map_secret(size, &p->secret);
         if (m == MAP_FAILED) {
                 free(p);
                 return NULL;
         }
-        (void) madvise(m, SLOTS_PER_PAGE * sizeof(Token), MADV_DONTDUMP);
-        (void) madvise(m, SLOTS_PER_PAGE * sizeof(Token), MADV_WIPEONFORK);
-        p->locked = mlock(m, SLOTS_PER_PAGE * sizeof(Token)) == 0;
+        if (p->secret)
+                p->locked = true; /* secretmem pages are locked by the kernel */
+        else {
+                (void) madvise(m, size, MADV_DONTDUMP);
+                (void) madvise(m, size, MADV_WIPEONFORK);
+                p->locked = mlock(m, size) == 0;
+        }
         p->slots = m;
         p->next = pool;
         pool = p;
@@ -80,6 +110,13 @@ Token *token_free(Token *t) {
 
 size_t token_pool_used(void) {
         return pool_used;
+}
+
+bool token_pool_secret(void) {
+        for (PoolPage *p = pool; p; p = p->next)
+                if (!p->secret)
+                        return false;
+        return pool != NULL;
 }
 
 bool token_pool_locked(void) {

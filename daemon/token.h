@@ -60,3 +60,5 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(char *, token_text_free);
 /* How many tokens are allocated now and whether their memory is locked (for tests/status). */
 size_t token_pool_used(void);
 bool token_pool_locked(void);
+/* Whether every pool page is memfd_secret memory (false when the kernel does not allow it). */
+bool token_pool_secret(void);

@@ -77,6 +77,8 @@ START_TEST(test_pool) {
                 token_generate(many[i]);
         }
         ck_assert_uint_eq(token_pool_used(), before + 300);
+        /* Token memory is locked (mlock or memfd_secret) within the default RLIMIT_MEMLOCK. */
+        ck_assert(token_pool_locked());
         for (size_t i = 0; i < 300; i++)
                 ck_assert_ptr_null(token_free(many[i]));
         ck_assert_uint_eq(token_pool_used(), before);
