@@ -197,6 +197,15 @@ static int pf_settle(Pf *pf, int opened_with) {
         }
 
         if (!pf->state->current) {
+                if (pf->state_damaged) {
+                        /* Keep the evidence for the admin beside the new record. */
+                        r = state_set_aside(pf->manager->state_fd, a);
+                        if (r < 0)
+                                log_pf_warning_errno(a, 0, r, "Failed to set the damaged state file aside: %m");
+                        else if (r > 0)
+                                log_pf_notice(a, 0, "Kept the damaged state file with the suffix .damaged.");
+                        pf->state_damaged = false;
+                }
                 r = pf_rotate(pf, "first token");
                 if (r < 0)
                         return r;
@@ -219,10 +228,16 @@ int pf_start(Pf *pf, FdStore *store) {
         }
 
         r = state_load(pf->manager->state_fd, a, &loaded);
-        if (r == -EBADMSG)
-                /* Keep the damaged file for the admin; without a token we can still open a PF
-                 * whose VFs are unused, and we will replace the file then. */
-                log_pf_error_errno(a, 0, r, "State file is damaged, ignoring the token on record.");
+        if (r == -EBADMSG) {
+                /* Without a trustworthy token we can still open a PF whose VFs are unused; the
+                 * damaged file is set aside only when a new record replaces it (pf_settle()). */
+                char name[256];
+
+                state_file_name(a, name, sizeof name);
+                log_pf_error_errno(a, 0, r, "State file %s/%s is damaged, ignoring the token on record.",
+                                   pf->manager->state_dir, name);
+                pf->state_damaged = true;
+        }
         else if (r < 0 && r != -ENOENT) {
                 log_pf_error_errno(a, 0, r, "Failed to load state: %m");
                 pf_set_status(pf, PF_STATUS_GONE, r);
@@ -299,8 +314,13 @@ int pf_rotate(Pf *pf, const char *reason) {
                 int q = state_abort_rotation(pf->manager->state_fd, a, pf->state);
                 if (q < 0)
                         log_pf_warning_errno(a, 0, q, "Failed to forget the pending token: %m");
-                return log_pf_error_errno(a, pf->state->generation, r, "Failed to set the VF token: %s",
-                                          vfio_strerror(VFIO_OP_SET, r));
+                log_pf_error_errno(a, pf->state->generation, r, "Failed to set the VF token: %s",
+                                   vfio_strerror(VFIO_OP_SET, r));
+                /* The device went away under our fds: they hold no PF any more. Report it and
+                 * let the retry timer find it again, rather than stay "ready" for a dead fd. */
+                if (r == -ENODEV)
+                        pf_set_status(pf, PF_STATUS_GONE, r);
+                return r;
         }
 
         r = state_commit_rotation(pf->manager->state_fd, a, pf->state, now_realtime_usec());

@@ -42,6 +42,7 @@ typedef struct Pf {
         PfStatus status;
         int status_error;       /* -errno that explains LOCKED/GONE */
         bool adopted;           /* fds came from the fd store this run */
+        bool state_damaged;     /* the state file on disk failed to load (-EBADMSG) */
 
         sd_event_source *rotate_timer;
         sd_event_source *retry_timer;

@@ -480,6 +480,26 @@ int state_remove(int dir_fd, const char *address) {
         return 1;
 }
 
+int state_set_aside(int dir_fd, const char *address) {
+        char canonical[PCI_ADDRESS_MAX], name[STATE_NAME_MAX], aside[STATE_NAME_MAX + 16];
+        int r;
+
+        if (dir_fd < 0)
+                return -EINVAL;
+        r = pci_address_parse(address, canonical);
+        if (r < 0)
+                return r;
+        state_file_name(canonical, name, sizeof name);
+        snprintf(aside, sizeof aside, "%s.damaged", name);
+
+        /* Replaces an older damaged copy: the newest damage is the one worth looking at. */
+        if (renameat(dir_fd, name, dir_fd, aside) < 0)
+                return errno == ENOENT ? 0 : negative_errno();
+        if (fsync(dir_fd) < 0)
+                return negative_errno();
+        return 1;
+}
+
 /* ---- The directory ---------------------------------------------------------------------- */
 
 static int mkdir_parents_and_self(const char *path, mode_t mode) {

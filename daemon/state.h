@@ -42,6 +42,9 @@ int state_load(int dir_fd, const char *address, PfState **ret);
 int state_save(int dir_fd, const char *address, const PfState *s);
 /* Removes the record: 1 if there was one, 0 if there was none. */
 int state_remove(int dir_fd, const char *address);
+/* Renames a damaged state file to "pf-....state.damaged" (0600 like the rest), so the admin keeps
+ * the evidence when a new token replaces it. 1 if renamed, 0 if there was none. */
+int state_set_aside(int dir_fd, const char *address);
 
 /* The state file name for a PF: "pf-0000_3b_00.0.state". */
 void state_file_name(const char *address, char *buf, size_t size);

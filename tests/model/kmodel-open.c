@@ -6,13 +6,17 @@
  *
  * asks for "ADDR" or "ADDR vf_token=TOKEN" and prints "OK" or the errno name of the step that
  * failed (e.g. "EACCES" for a missing or wrong token). With --hold it keeps the device fd open
- * until its stdin reaches EOF, as a running VM keeps its VF. And, for the tests' own checks,
+ * until its stdin reaches EOF, as a running VM keeps its VF, and then uses the fd once more
+ * (VFIO_DEVICE_GET_INFO) and prints "HELD OK" or "HELD <errno name>": whether the open device
+ * kept working through whatever happened meanwhile (a rotation, a daemon restart). And, for the
+ * tests' own checks,
  *
  *     kmodel-open --peek DEV_ROOT PF
  *
  * prints the PF's current token as the model holds it (what no kernel would tell anyone).
  *
- * Exit status: 0 opened (or peeked), 1 the model refused (errno name on stdout), 2 usage. */
+ * Exit status: 0 opened (and still working, with --hold) or peeked, 1 the model refused (errno
+ * name on stdout), 2 usage. */
 
 #include <errno.h>
 #include <stdio.h>
@@ -171,7 +175,14 @@ int main(int argc, char **argv) {
         }
         printf("OK\n");
         fflush(stdout);
-        if (hold)
+        if (hold) {
+                struct vfio_device_info info = { .argsz = sizeof info };
+                int r;
+
                 wait_stdin_eof();
+                r = kmodel_device_get_info(fd, &info);
+                printf("HELD %s\n", r < 0 ? errno_name(r) : "OK");
+                return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        }
         return EXIT_SUCCESS;
 }

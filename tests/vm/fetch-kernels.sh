@@ -152,6 +152,10 @@ prepare_kernel() {   # package name -> extracted, depmod'ed kernel in the cache
         [ -d "$tmp/root/lib/modules/$kver" ] || die "$pkg has no lib/modules/$kver"
         msg "depmod $kver"
         /bin/busybox depmod -b "$tmp/root" "$kver" || die "depmod $kver failed"
+        # A host with kmod gives the guest kmod's modprobe, which wants the binary indexes.
+        if /sbin/depmod --version 2>/dev/null | grep -q kmod; then
+                /sbin/depmod -b "$tmp/root" "$kver" || die "depmod $kver failed"
+        fi
         touch "$tmp/root/.complete"
         mv "$tmp/root" "$root"
         rm -rf "$tmp"

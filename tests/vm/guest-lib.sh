@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shell helpers for jobs running inside the test VM (bash; sourced by guest-init, and by a job
 # with `. "$VM_LIB"`). They do by hand what an admin (or `vfio-tokend --setup`) does on a real
 # host, so a job can set up exactly the state it wants. Each returns non-zero on failure with

@@ -3,6 +3,7 @@
 # starts on nvme. Proves the VM harness end to end. Prints "PASS: what" / "FAIL: what" lines
 # (check-vm.sh counts them); exits non-zero if any check failed.
 set -u
+# shellcheck source=tests/vm/guest-lib.sh
 . "$VM_LIB"
 
 failed=0

@@ -28,6 +28,8 @@
 # LANG=C.UTF-8, VM_KERNEL, VM_PF, VM_VFS, VM_LIB, VM_RUNDIR); `. "$VM_LIB"` gives it the
 # guest-lib.sh helpers. Its stdout and stderr are printed here; its exit code is ours.
 # Exit codes of the harness itself: 124 timeout, 125 the VM did not boot or prepare the job.
+# Environment: VM_CACHE (kernels, initramfs, logs; default tests/vm/cache), VM_TIMEOUT,
+# VM_SMP, VM_ACCEL=tcg (never KVM; by default KVM is used only on a VMX/SVM host without PVM).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -129,8 +131,8 @@ build_initramfs() {
                 esac
                 echo "$m.ko" >> "$st/modules/load-order"
         done
-        (cd "$st" && find . | LC_ALL=C sort | /bin/busybox cpio -o -H newc -R 0:0 2>/dev/null) > "$initrd.tmp"
-        mv "$initrd.tmp" "$initrd"
+        (cd "$st" && find . | LC_ALL=C sort | /bin/busybox cpio -o -H newc -R 0:0 2>/dev/null) > "$st.cpio"
+        mv "$st.cpio" "$initrd"
         rm -rf "$st"
 }
 mkdir -p "$cache/initramfs" "$cache/logs"

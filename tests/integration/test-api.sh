@@ -1,0 +1,448 @@
+#!/bin/bash
+# The D-Bus API of the daemon, running on the kernel model with a real bus and polkitd: who gets
+# a token (the one the kernel holds) and who does not, the order of AcquireToken's checks
+# (arguments, device, authorisation), `vfio-tokenctl exec`, the objects and their properties,
+# a configured PF that is absent, and the introspection data against dbus/org.vfio.Tokend1.xml.
+#
+# TK_INTROSPECT_OUT=FILE writes the introspection data the daemon serves to FILE, in the form
+# of dbus/org.vfio.Tokend1.xml (to update that file after an API change).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+harness_enter_namespace "$@"
+harness_start
+
+# ---------------------------------------------------------------------------
+# The daemon on the kernel model, and what every test of it needs. This block is the same in
+# test-api.sh, test-leases.sh and test-restart.sh: keep them in step (or move it to lib.sh).
+
+TOKENCTL=$TK_BUILDDIR/client/vfio-tokenctl
+KOPEN=$TK_BUILDDIR/tests/model/kmodel-open
+TOKEND=$TK_BUILDDIR/tests/vfio-tokend-model
+FX=$TK_TMP/fixture
+CONF=$TK_TMP/tokend.conf
+STATE=$TK_TMP/state
+MONITOR_LOG=$TK_TMP/monitor.log
+SEEN=$TK_TMP/tokens-seen
+UUID_RE='[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'
+IFACE_PF=org.vfio.Tokend1.PhysicalFunction
+# shellcheck disable=SC2034 # not every test uses it
+IFACE_LEASE=org.vfio.Tokend1.Lease
+declare -A VF_PID VF_STDIN
+
+for f in "$TOKEND" "$TOKENCTL" "$KOPEN" "$TK_BUILDDIR/tests/common/mkfixture"; do
+        [[ -x $f ]] || tk_die "$f is not built (make all)"
+done
+
+# wait_until CMD...: poll CMD until it succeeds, for at most TK_STARTUP_TIMEOUT seconds.
+wait_until() {
+        local i
+        for ((i = 0; i < TK_STARTUP_TIMEOUT * 50; i++)); do
+                "$@" && return 0
+                sleep 0.02
+        done
+        return 1
+}
+
+# make_fixture DIR: $TK_PF (VFs in IOMMU groups 11, 12) and $TK_OTHER_PF (21, 22), each with 2
+# of 4 VFs enabled on vfio-pci, and /dev/vfio/vfio open to everyone as the kernel makes it. The
+# model's state (<dev>/vfio/.kmodel) is the kernel's: every process that uses the model writes it.
+make_fixture() {
+        "$TK_BUILDDIR/tests/common/mkfixture" "$1" pf "$TK_PF" vfio-pci 4 2 10 \
+                pf "$TK_OTHER_PF" vfio-pci 4 2 20 >/dev/null
+        chmod 0666 "$1/dev/vfio/vfio"
+        install -d -m 0777 "$1/dev/vfio/.kmodel"
+}
+
+# Starts the daemon as root on $FX with $CONF and $STATE: it sets up, then drops to vfio-tokend.
+start_tokend() {
+        start_daemon env VFIO_TOKEND_SYSFS_ROOT="$FX/sys" VFIO_TOKEND_DEV_ROOT="$FX/dev" \
+                "$TOKEND" --config="$CONF" --state-dir="$STATE"
+}
+
+# Records every token-like string in $1, for the leak check at the end (a file, so that calls
+# in $(...) subshells count too).
+seen() {
+        grep -oE "$UUID_RE" <<<"$1" >>"$SEEN" || true
+}
+
+# Every signal on the bus, for the whole test: no token may ever be in one. Returns once
+# dbus-monitor is seen listening (it shows a marker signal sent after it started).
+start_monitor() {
+        dbus-monitor --system "type='signal'" >"$MONITOR_LOG" 2>&1 &
+        tk_register_pid $!
+        wait_until monitor_shows_marker || tk_die "dbus-monitor did not start listening"
+}
+
+monitor_shows_marker() {
+        busctl --system emit /org/vfio/TestMarker org.vfio.TestMarker Marker >/dev/null 2>&1 || true
+        grep -q 'member=Marker' "$MONITOR_LOG"
+}
+
+# The last check of every test: the tokens seen appear neither in the daemon's log of the whole
+# run (all starts) nor in any signal, in text or bare hex form.
+check_no_token_leaks() {
+        local t hex leaked=0 n
+        n=$(sort -u "$SEEN" 2>/dev/null | wc -l)
+        check "the test saw tokens to look for" test "$n" -gt 0
+        check "dbus-monitor captured the daemon's signals" \
+                grep -q 'interface=org.freedesktop.DBus.Properties; member=PropertiesChanged' "$MONITOR_LOG"
+        while read -r t; do
+                hex=${t//-/}
+                if grep -qiF -e "$t" -e "$hex" "$TK_DAEMON_LOG" "$MONITOR_LOG"; then
+                        leaked=$((leaked + 1))
+                fi
+        done < <(sort -u "$SEEN" 2>/dev/null)
+        check_eq "none of the $n tokens seen is in the daemon's log or in a signal" "$leaked" 0
+}
+
+# tokenctl USER ARGS...: vfio-tokenctl as USER ("root" for root), never asking for a password.
+tokenctl() {
+        local user=$1
+        shift
+        if [[ $user == root ]]; then
+                "$TOKENCTL" --no-ask-password "$@"
+        else
+                run_as "$user" "$TOKENCTL" --no-ask-password "$@"
+        fi
+}
+
+# call USER BUSCTL-CALL-ARGS...: a method call to the daemon as USER; prints "ok" or the D-Bus
+# error name the reply carried (busctl prints only the message; sd-bus's debug log has the name).
+call() {
+        local user=$1 out rc=0
+        local -a prefix=()
+        shift
+        [[ $user == root ]] || prefix=(run_as "$user")
+        out=$("${prefix[@]}" env SYSTEMD_LOG_LEVEL=debug busctl --system --timeout="$TK_CALL_TIMEOUT" \
+                call "$TK_BUS_NAME" "$@" 2>&1) || rc=$?
+        seen "$out"
+        if ((rc == 0)); then
+                echo ok
+        else
+                sed -n 's/^Got message type=error .* error-name=\([^ ]*\) .*/\1/p' <<<"$out" | tail -n 1
+        fi
+}
+
+# prop PATH INTERFACE NAME: busctl's text form of a property, e.g. 's "ready"', 'ao 0'.
+prop() {
+        bus_call get-property "$TK_BUS_NAME" "$1" "$2" "$3" 2>&1 || true
+}
+
+pf_path() {
+        bus_call call "$TK_BUS_NAME" /org/vfio/Tokend1 org.vfio.Tokend1.Manager GetPhysicalFunction s "$1" |
+                sed -n 's/^o "\(.*\)"$/\1/p'
+}
+
+# How many leases a PF lists.
+lease_count() {
+        prop "$1" "$IFACE_PF" Leases | awk '{ print $2 }'
+}
+
+generation() {
+        prop "$1" "$IFACE_PF" TokenGeneration | awk '{ print $2 }'
+}
+
+# hold USER DEVICE OUT: `vfio-tokenctl acquire DEVICE --hold` as USER in the background
+# (TK_LAST_PID), output in OUT; returns once it has printed the token.
+hold() {
+        run_as_bg "$1" "$TOKENCTL" --no-ask-password acquire "$2" --hold >"$3" 2>&1
+        wait_until grep -qE "$UUID_RE" "$3" || tk_die "acquire --hold $2 as $1 gave no token: $(cat "$3")"
+        seen "$(cat "$3")"
+}
+
+# The model's current token of a PF (what no kernel tells anyone).
+model_token() {
+        "$KOPEN" --peek "$FX/dev" "$1" || true
+}
+
+# vf_open DEVICE [TOKEN]: open DEVICE as a VMM does and close it; prints OK or the errno name.
+vf_open() {
+        "$KOPEN" "$FX/dev" "$@" || true
+}
+
+# vf_hold NAME DEVICE [TOKEN]: the same, kept open (a running VM) until vf_release NAME; then
+# `vf_result NAME` is OK or the errno name. The holder's stdin is a fifo whose only writer is a
+# helper process, so no process this test starts later (a daemon) keeps it open by inheritance.
+# Not in $(...): it records pids.
+vf_hold() {
+        local name=$1 base=$TK_TMP/vf-$1
+        shift
+        mkfifo "$base.in"
+        "$KOPEN" "$FX/dev" "$@" --hold <"$base.in" >"$base.out" 2>&1 &
+        VF_PID[$name]=$!
+        tk_register_pid "${VF_PID[$name]}"
+        sleep infinity >"$base.in" &
+        VF_STDIN[$name]=$!
+        tk_register_pid "${VF_STDIN[$name]}"
+        wait_until grep -qs . "$base.out" || tk_die "kmodel-open $* said nothing"
+}
+
+vf_result() {
+        head -n 1 "$TK_TMP/vf-$1.out"
+}
+
+tk_gone() {
+        ! tk_alive "$1"
+}
+
+# vf_release NAME: closes the held device; prints "HELD OK" if its fd still worked until then.
+vf_release() {
+        tk_stop_pid "${VF_STDIN[$1]}"
+        wait_until tk_gone "${VF_PID[$1]}" || tk_die "kmodel-open $1 did not exit"
+        tail -n 1 "$TK_TMP/vf-$1.out"
+}
+
+ABSENT_PF=0000:05:00.0 # configured, not in the fixture
+UNKNOWN_VF=0000:09:00.1 # a well-formed address the daemon does not manage
+VF1=0000:01:00.1
+VF2=0000:01:00.2
+OTHER_VF=0000:02:00.1
+WRONG_TOKEN=01234567-89ab-4def-8123-456789abcdef
+
+make_fixture "$FX"
+cat >"$CONF" <<EOF
+[PhysicalFunction]
+Address=$TK_PF
+
+[PhysicalFunction]
+Address=$TK_OTHER_PF
+
+[PhysicalFunction]
+Address=$ABSENT_PF
+EOF
+start_monitor
+started_usec=$(date +%s%6N)
+start_tokend
+
+PF=$(pf_path "$TK_PF")
+ABSENT=$(pf_path "$ABSENT_PF")
+MANAGER=(/org/vfio/Tokend1 org.vfio.Tokend1.Manager)
+
+# --- Objects and properties.
+check_eq "GetPhysicalFunction of a VF gives its PF" "$(pf_path "$VF2")" "$PF"
+check_eq "PF object paths are sd_bus_path_encode'd" "$PF" /org/vfio/Tokend1/pf/_30000_3a01_3a00_2e0
+check_eq "ListPhysicalFunctions lists the configured PFs" \
+        "$(bus_call call "$TK_BUS_NAME" "${MANAGER[@]}" ListPhysicalFunctions)" \
+        "a(so) 3 \"$TK_PF\" \"$PF\" \"$TK_OTHER_PF\" \"$(pf_path "$TK_OTHER_PF")\" \"$ABSENT_PF\" \"$ABSENT\""
+check "Version is set" grep -qE '^s "[0-9]+\.[0-9]+' <<<"$(prop "${MANAGER[@]}" Version)"
+check_eq "Address" "$(prop "$PF" "$IFACE_PF" Address)" "s \"$TK_PF\""
+check_eq "Driver" "$(prop "$PF" "$IFACE_PF" Driver)" 's "vfio-pci"'
+check_eq "NumVFs" "$(prop "$PF" "$IFACE_PF" NumVFs)" "u 2"
+check_eq "TotalVFs" "$(prop "$PF" "$IFACE_PF" TotalVFs)" "u 4"
+check_eq "VirtualFunctions" "$(prop "$PF" "$IFACE_PF" VirtualFunctions)" "as 2 \"$VF1\" \"$VF2\""
+check_eq "State is ready" "$(prop "$PF" "$IFACE_PF" State)" 's "ready"'
+check_eq "Api is group" "$(prop "$PF" "$IFACE_PF" Api)" 's "group"'
+check_eq "TokenGeneration is 1 (the first token)" "$(generation "$PF")" 1
+set_usec=$(prop "$PF" "$IFACE_PF" TokenSetTimestamp | awk '{ print $2 }')
+check "TokenSetTimestamp is when the daemon started" \
+        test "$set_usec" -ge "$started_usec" -a "$set_usec" -le "$(date +%s%6N)"
+check_eq "no leases yet" "$(prop "$PF" "$IFACE_PF" Leases)" "ao 0"
+managed=$(bus_call call "$TK_BUS_NAME" /org/vfio/Tokend1 org.freedesktop.DBus.ObjectManager GetManagedObjects)
+check_contains "the ObjectManager lists the PFs with their properties" "$managed" \
+        "\"$IFACE_PF\" 10 \"Address\" s \"$TK_PF\""
+
+# --- A configured PF that is not there.
+check_eq "an absent PF is gone" "$(prop "$ABSENT" "$IFACE_PF" State)" 's "gone"'
+check_eq "an absent PF has no VFs" "$(prop "$ABSENT" "$IFACE_PF" NumVFs)" "u 0"
+check_eq "an absent PF lists no VFs" "$(prop "$ABSENT" "$IFACE_PF" VirtualFunctions)" "as 0"
+check_eq "an absent PF has no token" "$(generation "$ABSENT")" 0
+check_eq "AcquireToken on an absent PF: DeviceGone" \
+        "$(call root "${MANAGER[@]}" AcquireToken 'sa{sv}' "$ABSENT_PF" 0)" org.vfio.Tokend1.Error.DeviceGone
+rc=0
+tokenctl root acquire "$ABSENT_PF" >/dev/null 2>&1 || rc=$?
+check_eq "vfio-tokenctl acquire on an absent PF exits 6" "$rc" 6
+check_eq "AcquireToken on a VF of an absent PF: NoSuchDevice (its VFs are unknown)" \
+        "$(call root "${MANAGER[@]}" AcquireToken 'sa{sv}' 0000:05:00.1 0)" org.vfio.Tokend1.Error.NoSuchDevice
+
+# --- Alice (group kvm-test, granted PF $TK_PF by the rules) gets the token the kernel holds.
+rc=0
+out=$(tokenctl alice acquire "$VF1" 2>"$TK_TMP/err") || rc=$?
+seen "$out"
+token=$out
+check_eq "alice: vfio-tokenctl acquire exits 0" "$rc" 0
+check "alice: it prints the token and nothing else" grep -qxE "$UUID_RE" <<<"$out"
+check_eq "alice: nothing on stderr" "$(cat "$TK_TMP/err")" ""
+check_eq "alice: it is the token the kernel holds" "$(model_token "$TK_PF")" "$token"
+check_eq "the token opens the VF" "$(vf_open "$VF1" "$token")" OK
+check_eq "no token: the VF does not open" "$(vf_open "$VF1")" EACCES
+check_eq "a wrong token: the VF does not open" "$(vf_open "$VF1" "$WRONG_TOKEN")" EACCES
+out=$(tokenctl alice acquire "$TK_PF" 2>/dev/null) || true
+seen "$out"
+check_eq "alice gets the same token for the PF's own address" "$out" "$token"
+check_eq "PhysicalFunction.AcquireToken on its VF works" \
+        "$(call alice "$PF" "$IFACE_PF" AcquireToken 'sa{sv}' "$VF2" 0)" ok
+check_eq "the leases ended with their clients" "$(prop "$PF" "$IFACE_PF" Leases)" "ao 0"
+
+# --- Refusals.
+rc=0
+out=$(tokenctl bob acquire "$VF1" 2>"$TK_TMP/err") || rc=$?
+seen "$out"
+check_eq "bob (no group): vfio-tokenctl exits 3" "$rc" 3
+check_eq "bob: no token on stdout" "$out" ""
+check_eq "bob: one line on stderr" "$(wc -l <"$TK_TMP/err")" 1
+check_contains "bob: it says why" "$(cat "$TK_TMP/err")" "Not authorised"
+check_eq "bob: AccessDenied" "$(call bob "${MANAGER[@]}" AcquireToken 'sa{sv}' "$VF1" 0)" \
+        org.freedesktop.DBus.Error.AccessDenied
+rc=0
+out=$(tokenctl carol acquire "$VF1" 2>/dev/null) || rc=$?
+seen "$out"
+check_eq "carol (rule for another PF): vfio-tokenctl exits 3" "$rc" 3
+check_eq "carol: no token on stdout" "$out" ""
+check_eq "carol: AccessDenied" "$(call carol "${MANAGER[@]}" AcquireToken 'sa{sv}' "$VF2" 0)" \
+        org.freedesktop.DBus.Error.AccessDenied
+check_eq "carol gets her own PF's token" "$(call carol "${MANAGER[@]}" AcquireToken 'sa{sv}' "$OTHER_VF" 0)" ok
+check_eq "alice is refused another PF's token" \
+        "$(call alice "${MANAGER[@]}" AcquireToken 'sa{sv}' "$OTHER_VF" 0)" org.freedesktop.DBus.Error.AccessDenied
+
+# --- Unknown devices: NoSuchDevice, decided before authorisation.
+rc=0
+tokenctl alice acquire "$UNKNOWN_VF" >/dev/null 2>&1 || rc=$?
+check_eq "unknown device: vfio-tokenctl exits 4" "$rc" 4
+check_eq "unknown device: NoSuchDevice" \
+        "$(call alice "${MANAGER[@]}" AcquireToken 'sa{sv}' "$UNKNOWN_VF" 0)" org.vfio.Tokend1.Error.NoSuchDevice
+check_eq "bob asking for an unknown device: NoSuchDevice, not AccessDenied" \
+        "$(call bob "${MANAGER[@]}" AcquireToken 'sa{sv}' "$UNKNOWN_VF" 0)" org.vfio.Tokend1.Error.NoSuchDevice
+check_eq "a PF object refuses another PF's VF: NoSuchDevice" \
+        "$(call root "$PF" "$IFACE_PF" AcquireToken 'sa{sv}' "$OTHER_VF" 0)" org.vfio.Tokend1.Error.NoSuchDevice
+check_eq "GetPhysicalFunction of an unknown device: NoSuchDevice" \
+        "$(call bob "${MANAGER[@]}" GetPhysicalFunction s "$UNKNOWN_VF")" org.vfio.Tokend1.Error.NoSuchDevice
+
+# --- Bad arguments: InvalidArgs, decided before the device and before authorisation.
+rc=0
+out=$(tokenctl alice acquire 0000:1:00.1 2>/dev/null) || rc=$?
+check_eq "malformed address: vfio-tokenctl exits 2" "$rc" 2
+check_eq "malformed address: no token" "$out" ""
+for bad in 0000:1:00.1 0000:01:00.8 0000:01:20.1 01:00.1 "" "0000:01:00.1 x"; do
+        check_eq "bob, malformed address '$bad': InvalidArgs" \
+                "$(call bob "${MANAGER[@]}" AcquireToken 'sa{sv}' "$bad" 0)" org.freedesktop.DBus.Error.InvalidArgs
+done
+check_eq "alice, unknown option key: InvalidArgs" \
+        "$(call alice "${MANAGER[@]}" AcquireToken 'sa{sv}' "$VF1" 1 Interactive b true)" \
+        org.freedesktop.DBus.Error.InvalidArgs
+check_eq "bob, unknown option key: InvalidArgs, not AccessDenied" \
+        "$(call bob "${MANAGER[@]}" AcquireToken 'sa{sv}' "$VF1" 1 Interactive b true)" \
+        org.freedesktop.DBus.Error.InvalidArgs
+check_eq "unknown option key and unknown device: InvalidArgs, not NoSuchDevice" \
+        "$(call bob "${MANAGER[@]}" AcquireToken 'sa{sv}' "$UNKNOWN_VF" 1 foo s bar)" \
+        org.freedesktop.DBus.Error.InvalidArgs
+check_eq "PhysicalFunction.AcquireToken checks its arguments first too" \
+        "$(call bob "$PF" "$IFACE_PF" AcquireToken 'sa{sv}' "$VF1" 1 foo s bar)" \
+        org.freedesktop.DBus.Error.InvalidArgs
+check_eq "the refused calls left no lease" "$(prop "$PF" "$IFACE_PF" Leases)" "ao 0"
+
+# --- exec: the command gets the token, and the lease lives exactly as long as the command.
+rc=0
+# shellcheck disable=SC2016 # expanded by the command's shell
+show='echo "$VFIO_VF_TOKEN"; busctl --system get-property "$0" "$1" "$2" Leases'
+out=$(tokenctl alice exec "$VF2" -- sh -c "$show" "$TK_BUS_NAME" "$PF" "$IFACE_PF" 2>"$TK_TMP/err") || rc=$?
+seen "$out"
+check_eq "exec exits with the command's status" "$rc" 0
+check_eq "exec: the command sees the token in VFIO_VF_TOKEN" "$(sed -n 1p <<<"$out")" "$token"
+check "exec: the lease exists while the command runs" \
+        grep -qE '^ao 1 "/org/vfio/Tokend1/lease/[0-9]+"$' <<<"$(sed -n 2p <<<"$out")"
+check_eq "exec: nothing on stderr" "$(cat "$TK_TMP/err")" ""
+check_eq "exec: the lease is gone after the command" "$(prop "$PF" "$IFACE_PF" Leases)" "ao 0"
+rc=0
+tokenctl alice exec "$VF2" -- sh -c 'exit 7' >/dev/null 2>&1 || rc=$?
+check_eq "exec passes the command's exit status on" "$rc" 7
+rc=0
+out=$(tokenctl bob exec "$VF2" -- sh -c 'echo ran' 2>/dev/null) || rc=$?
+check_eq "exec as bob: refused with exit 3" "$rc" 3
+check_eq "exec as bob: the command does not run" "$out" ""
+
+# --- Introspection: the three interfaces exactly as in dbus/org.vfio.Tokend1.xml.
+
+# Rewrites sd-bus's introspection lines in a form that does not depend on sd-bus's version: one
+# element per line indented one space a level (from $1), attributes in a fixed order, and an
+# element without children self-closed.
+canonical_xml() {
+        awk -v depth="$1" '
+        function indent(d,   s) { s = ""; while (d-- > 0) s = s " "; return s }
+        function element(tag, rest,   n, i, o, kv, eq, k, names, vals, order, out) {
+                n = 0
+                while (match(rest, /[A-Za-z_.:-]+="[^"]*"/)) {
+                        kv = substr(rest, RSTART, RLENGTH)
+                        rest = substr(rest, RSTART + RLENGTH)
+                        eq = index(kv, "=")
+                        k = substr(kv, 1, eq - 1)
+                        names[++n] = k
+                        vals[k] = substr(kv, eq + 1)
+                }
+                out = "<" tag
+                split("name type direction access value", order, " ")
+                for (o = 1; o <= 5; o++)
+                        if (order[o] in vals) {
+                                out = out " " order[o] "=" vals[order[o]]
+                                delete vals[order[o]]
+                        }
+                for (i = 1; i <= n; i++)
+                        if (names[i] in vals)
+                                out = out " " names[i] "=" vals[names[i]]
+                return out
+        }
+        {
+                line = $0
+                sub(/^[ \t]+/, "", line)
+                sub(/[ \t]+$/, "", line)
+                if (line == "")
+                        next
+                if (line ~ /^<\//) {
+                        depth--
+                        if (pending != "")
+                                print indent(depth) pending "/>"
+                        else
+                                print indent(depth) line
+                        pending = ""
+                        next
+                }
+                if (pending != "")
+                        print indent(depth - 1) pending ">"
+                pending = ""
+                tag = substr(line, 2)
+                sub(/[ \/>].*$/, "", tag)
+                if (line ~ /\/>$/)
+                        print indent(depth) element(tag, substr(line, length(tag) + 2)) "/>"
+                else {
+                        pending = element(tag, substr(line, length(tag) + 2))
+                        depth++
+                }
+        }'
+}
+
+# The element of interface $2 in the introspection data of object $1.
+interface_xml() {
+        bus_call --xml-interface introspect "$TK_BUS_NAME" "$1" |
+                awk -v open="<interface name=\"$2\">" '
+                        { line = $0; sub(/^[ \t]+/, "", line) }
+                        line == open { p = 1 }
+                        p { print }
+                        p && line == "</interface>" { exit }' |
+                canonical_xml 1
+}
+
+served_xml() {
+        printf '%s\n' \
+                '<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-BUS Object Introspection 1.0//EN"' \
+                '"https://www.freedesktop.org/standards/dbus/1.0/introspect.dtd">' \
+                '<!-- vfio-tokend (bus name org.vfio.Tokend1): the interfaces of its objects,' \
+                '     /org/vfio/Tokend1 (Manager), /org/vfio/Tokend1/pf/<address> (PhysicalFunction) and' \
+                '     /org/vfio/Tokend1/lease/<n> (Lease), as the daemon serves them; see org.vfio.Tokend1(5).' \
+                '     tests/integration/test-api.sh checks that this file stays identical to them. -->' \
+                '<node>'
+        interface_xml /org/vfio/Tokend1 org.vfio.Tokend1.Manager
+        interface_xml "$PF" "$IFACE_PF"
+        interface_xml "$1" "$IFACE_LEASE"
+        echo '</node>'
+}
+
+hold alice "$VF1" "$TK_TMP/hold.out"
+lease=$(prop "$PF" "$IFACE_PF" Leases | awk '{ print $3 }' | tr -d '"')
+served_xml "$lease" >"$TK_TMP/served.xml"
+if [[ -n ${TK_INTROSPECT_OUT:-} ]]; then
+        cp "$TK_TMP/served.xml" "$TK_INTROSPECT_OUT"
+fi
+check "the daemon serves the three interfaces" test "$(grep -c '^ <interface ' "$TK_TMP/served.xml")" -eq 3
+check "introspection matches dbus/org.vfio.Tokend1.xml" \
+        diff -u "$TK_SRCDIR/dbus/org.vfio.Tokend1.xml" "$TK_TMP/served.xml"
+
+check_no_token_leaks

@@ -1,0 +1,346 @@
+#!/bin/bash
+# Leases and rotation, with the daemon on the kernel model, a real bus and polkitd: a lease ends
+# when its client leaves the bus (even killed), only its owner or root may release it, rotation
+# is refused while leases are held unless forced, a forced rotation keeps open VFs working but
+# the old token opens no more, TokenRotated tells of it without the token, and RotateWhenIdle
+# rotates when a PF's last lease ends.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+harness_enter_namespace "$@"
+harness_start
+
+# ---------------------------------------------------------------------------
+# The daemon on the kernel model, and what every test of it needs. This block is the same in
+# test-api.sh, test-leases.sh and test-restart.sh: keep them in step (or move it to lib.sh).
+
+TOKENCTL=$TK_BUILDDIR/client/vfio-tokenctl
+KOPEN=$TK_BUILDDIR/tests/model/kmodel-open
+TOKEND=$TK_BUILDDIR/tests/vfio-tokend-model
+FX=$TK_TMP/fixture
+CONF=$TK_TMP/tokend.conf
+STATE=$TK_TMP/state
+MONITOR_LOG=$TK_TMP/monitor.log
+SEEN=$TK_TMP/tokens-seen
+UUID_RE='[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'
+IFACE_PF=org.vfio.Tokend1.PhysicalFunction
+# shellcheck disable=SC2034 # not every test uses it
+IFACE_LEASE=org.vfio.Tokend1.Lease
+declare -A VF_PID VF_STDIN
+
+for f in "$TOKEND" "$TOKENCTL" "$KOPEN" "$TK_BUILDDIR/tests/common/mkfixture"; do
+        [[ -x $f ]] || tk_die "$f is not built (make all)"
+done
+
+# wait_until CMD...: poll CMD until it succeeds, for at most TK_STARTUP_TIMEOUT seconds.
+wait_until() {
+        local i
+        for ((i = 0; i < TK_STARTUP_TIMEOUT * 50; i++)); do
+                "$@" && return 0
+                sleep 0.02
+        done
+        return 1
+}
+
+# make_fixture DIR: $TK_PF (VFs in IOMMU groups 11, 12) and $TK_OTHER_PF (21, 22), each with 2
+# of 4 VFs enabled on vfio-pci, and /dev/vfio/vfio open to everyone as the kernel makes it. The
+# model's state (<dev>/vfio/.kmodel) is the kernel's: every process that uses the model writes it.
+make_fixture() {
+        "$TK_BUILDDIR/tests/common/mkfixture" "$1" pf "$TK_PF" vfio-pci 4 2 10 \
+                pf "$TK_OTHER_PF" vfio-pci 4 2 20 >/dev/null
+        chmod 0666 "$1/dev/vfio/vfio"
+        install -d -m 0777 "$1/dev/vfio/.kmodel"
+}
+
+# Starts the daemon as root on $FX with $CONF and $STATE: it sets up, then drops to vfio-tokend.
+start_tokend() {
+        start_daemon env VFIO_TOKEND_SYSFS_ROOT="$FX/sys" VFIO_TOKEND_DEV_ROOT="$FX/dev" \
+                "$TOKEND" --config="$CONF" --state-dir="$STATE"
+}
+
+# Records every token-like string in $1, for the leak check at the end (a file, so that calls
+# in $(...) subshells count too).
+seen() {
+        grep -oE "$UUID_RE" <<<"$1" >>"$SEEN" || true
+}
+
+# Every signal on the bus, for the whole test: no token may ever be in one. Returns once
+# dbus-monitor is seen listening (it shows a marker signal sent after it started).
+start_monitor() {
+        dbus-monitor --system "type='signal'" >"$MONITOR_LOG" 2>&1 &
+        tk_register_pid $!
+        wait_until monitor_shows_marker || tk_die "dbus-monitor did not start listening"
+}
+
+monitor_shows_marker() {
+        busctl --system emit /org/vfio/TestMarker org.vfio.TestMarker Marker >/dev/null 2>&1 || true
+        grep -q 'member=Marker' "$MONITOR_LOG"
+}
+
+# The last check of every test: the tokens seen appear neither in the daemon's log of the whole
+# run (all starts) nor in any signal, in text or bare hex form.
+check_no_token_leaks() {
+        local t hex leaked=0 n
+        n=$(sort -u "$SEEN" 2>/dev/null | wc -l)
+        check "the test saw tokens to look for" test "$n" -gt 0
+        check "dbus-monitor captured the daemon's signals" \
+                grep -q 'interface=org.freedesktop.DBus.Properties; member=PropertiesChanged' "$MONITOR_LOG"
+        while read -r t; do
+                hex=${t//-/}
+                if grep -qiF -e "$t" -e "$hex" "$TK_DAEMON_LOG" "$MONITOR_LOG"; then
+                        leaked=$((leaked + 1))
+                fi
+        done < <(sort -u "$SEEN" 2>/dev/null)
+        check_eq "none of the $n tokens seen is in the daemon's log or in a signal" "$leaked" 0
+}
+
+# tokenctl USER ARGS...: vfio-tokenctl as USER ("root" for root), never asking for a password.
+tokenctl() {
+        local user=$1
+        shift
+        if [[ $user == root ]]; then
+                "$TOKENCTL" --no-ask-password "$@"
+        else
+                run_as "$user" "$TOKENCTL" --no-ask-password "$@"
+        fi
+}
+
+# call USER BUSCTL-CALL-ARGS...: a method call to the daemon as USER; prints "ok" or the D-Bus
+# error name the reply carried (busctl prints only the message; sd-bus's debug log has the name).
+call() {
+        local user=$1 out rc=0
+        local -a prefix=()
+        shift
+        [[ $user == root ]] || prefix=(run_as "$user")
+        out=$("${prefix[@]}" env SYSTEMD_LOG_LEVEL=debug busctl --system --timeout="$TK_CALL_TIMEOUT" \
+                call "$TK_BUS_NAME" "$@" 2>&1) || rc=$?
+        seen "$out"
+        if ((rc == 0)); then
+                echo ok
+        else
+                sed -n 's/^Got message type=error .* error-name=\([^ ]*\) .*/\1/p' <<<"$out" | tail -n 1
+        fi
+}
+
+# prop PATH INTERFACE NAME: busctl's text form of a property, e.g. 's "ready"', 'ao 0'.
+prop() {
+        bus_call get-property "$TK_BUS_NAME" "$1" "$2" "$3" 2>&1 || true
+}
+
+pf_path() {
+        bus_call call "$TK_BUS_NAME" /org/vfio/Tokend1 org.vfio.Tokend1.Manager GetPhysicalFunction s "$1" |
+                sed -n 's/^o "\(.*\)"$/\1/p'
+}
+
+# How many leases a PF lists.
+lease_count() {
+        prop "$1" "$IFACE_PF" Leases | awk '{ print $2 }'
+}
+
+generation() {
+        prop "$1" "$IFACE_PF" TokenGeneration | awk '{ print $2 }'
+}
+
+# hold USER DEVICE OUT: `vfio-tokenctl acquire DEVICE --hold` as USER in the background
+# (TK_LAST_PID), output in OUT; returns once it has printed the token.
+hold() {
+        run_as_bg "$1" "$TOKENCTL" --no-ask-password acquire "$2" --hold >"$3" 2>&1
+        wait_until grep -qE "$UUID_RE" "$3" || tk_die "acquire --hold $2 as $1 gave no token: $(cat "$3")"
+        seen "$(cat "$3")"
+}
+
+# The model's current token of a PF (what no kernel tells anyone).
+model_token() {
+        "$KOPEN" --peek "$FX/dev" "$1" || true
+}
+
+# vf_open DEVICE [TOKEN]: open DEVICE as a VMM does and close it; prints OK or the errno name.
+vf_open() {
+        "$KOPEN" "$FX/dev" "$@" || true
+}
+
+# vf_hold NAME DEVICE [TOKEN]: the same, kept open (a running VM) until vf_release NAME; then
+# `vf_result NAME` is OK or the errno name. The holder's stdin is a fifo whose only writer is a
+# helper process, so no process this test starts later (a daemon) keeps it open by inheritance.
+# Not in $(...): it records pids.
+vf_hold() {
+        local name=$1 base=$TK_TMP/vf-$1
+        shift
+        mkfifo "$base.in"
+        "$KOPEN" "$FX/dev" "$@" --hold <"$base.in" >"$base.out" 2>&1 &
+        VF_PID[$name]=$!
+        tk_register_pid "${VF_PID[$name]}"
+        sleep infinity >"$base.in" &
+        VF_STDIN[$name]=$!
+        tk_register_pid "${VF_STDIN[$name]}"
+        wait_until grep -qs . "$base.out" || tk_die "kmodel-open $* said nothing"
+}
+
+vf_result() {
+        head -n 1 "$TK_TMP/vf-$1.out"
+}
+
+tk_gone() {
+        ! tk_alive "$1"
+}
+
+# vf_release NAME: closes the held device; prints "HELD OK" if its fd still worked until then.
+vf_release() {
+        tk_stop_pid "${VF_STDIN[$1]}"
+        wait_until tk_gone "${VF_PID[$1]}" || tk_die "kmodel-open $1 did not exit"
+        tail -n 1 "$TK_TMP/vf-$1.out"
+}
+
+VF1=0000:01:00.1
+VF2=0000:01:00.2
+OTHER_VF1=0000:02:00.1
+OTHER_VF2=0000:02:00.2
+
+make_fixture "$FX"
+cat >"$CONF" <<EOF
+[PhysicalFunction]
+Address=$TK_PF
+
+[PhysicalFunction]
+Address=$TK_OTHER_PF
+RotateWhenIdle=yes
+EOF
+start_monitor
+start_tokend
+
+PF=$(pf_path "$TK_PF")
+OTHER=$(pf_path "$TK_OTHER_PF")
+
+first_lease() {
+        prop "$1" "$IFACE_PF" Leases | awk '{ print $3 }' | tr -d '"'
+}
+
+leases_are() {
+        [[ $(lease_count "$1") == "$2" ]]
+}
+
+# --- A lease lives as long as its client's connection: kill -9 ends it.
+gen=$(generation "$PF")
+hold alice "$VF1" "$TK_TMP/hold-alice.out"
+holder=$TK_LAST_PID
+check_eq "a held lease is listed" "$(lease_count "$PF")" 1
+lease=$(first_lease "$PF")
+check_eq "the lease's Owner is the client's connection" \
+        "$(prop "$lease" "$IFACE_LEASE" Owner)" "s \"$(bus_name_of_pid "$holder")\""
+check_eq "the lease's UID is alice's" "$(prop "$lease" "$IFACE_LEASE" UID)" "u $(id -u alice)"
+check_eq "the lease's PID is the client's" "$(prop "$lease" "$IFACE_LEASE" PID)" "u $holder"
+check_eq "the lease's Device" "$(prop "$lease" "$IFACE_LEASE" Device)" "s \"$VF1\""
+check_eq "the lease's PhysicalFunction" "$(prop "$lease" "$IFACE_LEASE" PhysicalFunction)" "o \"$PF\""
+check_contains "vfio-tokenctl leases lists it" "$(tokenctl bob leases)" "$lease"
+kill -KILL "$holder"
+wait "$holder" 2>/dev/null || true
+check "kill -9 of the client ends its lease" wait_until leases_are "$PF" 0
+check_contains "the lease object is gone" "$(prop "$lease" "$IFACE_LEASE" Owner)" "nknown object"
+check_contains "the daemon logs why the lease ended" "$(cat "$TK_DAEMON_LOG")" "ended (owner left the bus)"
+check_eq "no rotation without RotateWhenIdle" "$(generation "$PF")" "$gen"
+
+# --- Release(): the owner or root, nobody else.
+rc=0
+out=$(tokenctl alice --json acquire "$VF1" 2>/dev/null) || rc=$?
+seen "$out"
+check_eq "alice acquires (and releases on exit)" "$rc" 0
+lease=$(sed -n 's/.*"lease":"\([^"]*\)".*/\1/p' <<<"$out")
+check_contains "the owner's Release() ended the lease" "$(cat "$TK_DAEMON_LOG")" \
+        "Lease ${lease##*/} ended (released): uid=$(id -u alice)"
+
+hold alice "$VF1" "$TK_TMP/hold-alice2.out"
+holder=$TK_LAST_PID
+lease=$(first_lease "$PF")
+check_eq "bob may not release alice's lease" "$(call bob "$lease" "$IFACE_LEASE" Release)" \
+        org.freedesktop.DBus.Error.AccessDenied
+rc=0
+tokenctl bob release "$lease" >/dev/null 2>&1 || rc=$?
+check_eq "vfio-tokenctl release of another's lease exits 3" "$rc" 3
+check_eq "alice from another connection may not release it either" \
+        "$(call alice "$lease" "$IFACE_LEASE" Release)" org.freedesktop.DBus.Error.AccessDenied
+check_eq "the lease is still there" "$(lease_count "$PF")" 1
+check_eq "root may release it" "$(call root "$lease" "$IFACE_LEASE" Release)" ok
+check_eq "it is gone" "$(lease_count "$PF")" 0
+check "the holder sees its lease end and exits" wait_until tk_gone "$holder"
+rc=0
+wait "$holder" || rc=$?
+check_eq "... with status 1" "$rc" 1
+check_contains "... saying so" "$(cat "$TK_TMP/hold-alice2.out")" "has ended"
+check_eq "releasing a lease that is gone: UnknownObject" "$(call root "$lease" "$IFACE_LEASE" Release)" \
+        org.freedesktop.DBus.Error.UnknownObject
+
+# --- Rotation with leases held: Busy, unless forced.
+hold alice "$VF1" "$TK_TMP/hold-alice3.out"
+holder=$TK_LAST_PID
+old=$(grep -oE "$UUID_RE" "$TK_TMP/hold-alice3.out")
+gen=$(generation "$PF")
+vf_hold vm1 "$VF1" "$old"
+check_eq "a VM opens the VF with the token" "$(vf_result vm1)" OK
+rc=0
+tokenctl alice rotate "$TK_PF" >/dev/null 2>&1 || rc=$?
+check_eq "Rotate(false) with a lease held: vfio-tokenctl exits 5" "$rc" 5
+check_eq "Rotate(false) with a lease held: Busy" "$(call alice "$PF" "$IFACE_PF" Rotate b false)" \
+        org.vfio.Tokend1.Error.Busy
+check_eq "... the generation is unchanged" "$(generation "$PF")" "$gen"
+check_eq "... and so is the kernel's token" "$(model_token "$TK_PF")" "$old"
+check_eq "bob may not rotate" "$(call bob "$PF" "$IFACE_PF" Rotate b true)" org.freedesktop.DBus.Error.AccessDenied
+check_eq "... and nothing changed" "$(generation "$PF")" "$gen"
+
+rc=0
+out=$(tokenctl alice rotate "$TK_PF" --force 2>&1) || rc=$?
+check_eq "Rotate(true) with a lease held works" "$rc" 0
+check_eq "... and prints the new generation" "$out" "$((gen + 1))"
+check_eq "TokenGeneration is the new one" "$(generation "$PF")" "$((gen + 1))"
+new=$(model_token "$TK_PF")
+seen "$new"
+check "the kernel has a new token" test "$new" != "$old"
+check_eq "a forced rotation leaves the lease in place" "$(lease_count "$PF")" 1
+check_eq "the old token no longer opens a VF" "$(vf_open "$VF2" "$old")" EACCES
+check_eq "the VF opened before the rotation still works" "$(vf_release vm1)" "HELD OK"
+out=$(tokenctl alice acquire "$VF2" 2>/dev/null) || true
+seen "$out"
+check_eq "AcquireToken now gives the new token" "$out" "$new"
+check_eq "the new token opens the VF" "$(vf_open "$VF2" "$new")" OK
+
+# The TokenRotated signals dbus-monitor saw, with their arguments.
+rotated() {
+        awk '/member=TokenRotated$/ { p = 1; print; next } /^[^ ]/ { p = 0 } p' "$MONITOR_LOG"
+}
+rotated_to() {
+        rotated | grep -q "uint64 $1\$"
+}
+check "TokenRotated was seen" wait_until rotated_to "$((gen + 1))"
+check_contains "TokenRotated names the PF" "$(rotated)" "string \"$TK_PF\""
+check_contains "TokenRotated names its object" "$(rotated)" "object path \"$PF\""
+check_fails "TokenRotated carries no token" grep -qE "$UUID_RE" <(rotated)
+check_eq "root may rotate, forced" "$(call root "$PF" "$IFACE_PF" Rotate b true)" ok
+check_eq "... one generation more" "$(generation "$PF")" "$((gen + 2))"
+seen "$(model_token "$TK_PF")"
+tk_stop_pid "$holder"
+check "the lease ends with its client" wait_until leases_are "$PF" 0
+check_eq "with no lease, Rotate(false) works" "$(call alice "$PF" "$IFACE_PF" Rotate b false)" ok
+check_eq "... one generation more" "$(generation "$PF")" "$((gen + 3))"
+seen "$(model_token "$TK_PF")"
+
+# --- RotateWhenIdle: the PF rotates when its last lease ends, not before.
+gen=$(generation "$OTHER")
+hold carol "$OTHER_VF1" "$TK_TMP/hold-carol.out"
+first=$TK_LAST_PID
+hold carol "$OTHER_VF2" "$TK_TMP/hold-carol2.out"
+second=$TK_LAST_PID
+check_eq "two leases on the idle-rotating PF" "$(lease_count "$OTHER")" 2
+token=$(model_token "$TK_OTHER_PF")
+tk_stop_pid "$first"
+check "one lease ends" wait_until leases_are "$OTHER" 1
+check_eq "... no rotation while another is held" "$(generation "$OTHER")" "$gen"
+check_eq "... the kernel's token is unchanged" "$(model_token "$TK_OTHER_PF")" "$token"
+tk_stop_pid "$second"
+check "the last lease ends" wait_until leases_are "$OTHER" 0
+check_eq "... and the PF rotated" "$(generation "$OTHER")" "$((gen + 1))"
+new=$(model_token "$TK_OTHER_PF")
+seen "$new"
+check "... to a new token" test "$new" != "$token"
+check_eq "... the old one opens no VF" "$(vf_open "$OTHER_VF1" "$token")" EACCES
+check "... TokenRotated tells of it" wait_until rotated_to "$((gen + 1))"
+check_contains "... for that PF" "$(rotated | tail -n 3)" "string \"$TK_OTHER_PF\""
+
+check_no_token_leaks

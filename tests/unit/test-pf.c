@@ -1,0 +1,811 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Tests of daemon/pf.c end to end on the kernel model: bringing a PF up, the rotation policy
+ * (requests, leases, RotateWhenIdle, the interval timer), recovery after a crash at each step of
+ * a rotation with a VF held open as a VMM holds it, a PF with no usable token on record, a
+ * damaged state file, and a PF that disappears. Managers run without a bus; the event loop is
+ * driven by hand with timers made due, never by waiting. */
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fixture.h"
+#include "kmodel.h"
+#include "lease.h"
+#include "log.h"
+#include "manager.h"
+#include "pf.h"
+#include "state.h"
+
+#define PF "0000:01:00.0"
+#define VF1 "0000:01:00.1"
+#define VF2 "0000:01:00.2"
+#define PF_GROUP 1
+#define VF1_GROUP 2
+#define VF2_GROUP 3
+#define STATE_FILE "pf-0000_01_00.0.state"
+
+#define CONF_IDLE "[PhysicalFunction]\nAddress=" PF "\nRotateWhenIdle=yes\n"
+#define CONF_PLAIN "[PhysicalFunction]\nAddress=" PF "\n"
+
+static Fixture *fixture;
+static char tmp_root[PATH_MAX - 64];
+static char state_dir[PATH_MAX];
+
+static void setup(void) {
+        const char *t = getenv("TMPDIR");
+
+        /* Whatever service manager runs the tests is not to get our fds. */
+        unsetenv("NOTIFY_SOCKET");
+        unsetenv("LISTEN_PID");
+        unsetenv("LISTEN_FDS");
+        unsetenv("LISTEN_FDNAMES");
+        log_set_target_journal(0);
+        ck_assert_int_eq(fixture_new(NULL, &fixture), 0);
+        ck_assert_int_eq(fixture_add_pf(fixture, PF, "vfio-pci", 4, 2, PF_GROUP), 0);
+        snprintf(tmp_root, sizeof tmp_root, "%s/test-pf-XXXXXX", t && *t ? t : "/tmp");
+        ck_assert_ptr_nonnull(mkdtemp(tmp_root));
+        snprintf(state_dir, sizeof state_dir, "%s/state", tmp_root);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        (void) remove(path);
+        return 0;
+}
+
+static void teardown(void) {
+        fixture = fixture_free(fixture);
+        (void) nftw(tmp_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ---- Helpers ------------------------------------------------------------------------------ */
+
+/* A started manager for `conf`, on the fixture and the test's state directory. */
+static Manager *manager_up(const char *conf) {
+        const ManagerPaths paths = {
+                .sysfs_root = fixture_sysfs(fixture),
+                .dev_root = fixture_dev(fixture),
+                .state_dir = state_dir,
+        };
+        char **errors = NULL;
+        Config *c = NULL;
+        Manager *m = NULL;
+
+        ck_assert_int_eq(config_load_string("test.conf", conf, &c, &errors), 0);
+        ck_assert_ptr_null(errors);
+        ck_assert_int_eq(manager_new(c, &paths, &m), 0);
+        ck_assert_int_eq(manager_start(m), 0);
+        return m;
+}
+
+static Pf *the_pf(Manager *m) {
+        Pf *pf = manager_find_pf(m, PF);
+
+        ck_assert_ptr_nonnull(pf);
+        return pf;
+}
+
+/* The model's token for the PF, i.e. what the kernel would compare. */
+static void peek(Token *ret) {
+        ck_assert_int_eq(kmodel_peek_token(fixture_dev(fixture), PF, ret), 0);
+}
+
+static bool model_has(const Token *t) {
+        _cleanup_token_ Token k = {};
+
+        peek(&k);
+        return token_equal(&k, t);
+}
+
+/* The fds of one VFIO user (QEMU, DPDK), opened through the model as QEMU does it. */
+typedef struct Opener {
+        int container, group, device;
+} Opener;
+
+static void opener_close(Opener *o) {
+        o->device = safe_close(o->device);
+        o->group = safe_close(o->group);
+        o->container = safe_close(o->container);
+}
+
+/* Opens `address` in IOMMU group `group`, with token `t` (NULL: none); returns the result of
+ * VFIO_GROUP_GET_DEVICE_FD and leaves the fds open on success. */
+static int opener_open(Opener *o, const char *address, int group, const Token *t) {
+        char name[128];
+
+        *o = (Opener) { -1, -1, -1 };
+        if (t) {
+                _cleanup_token_string_ TokenString s;
+
+                token_to_string(t, &s);
+                snprintf(name, sizeof name, "%s vf_token=%s", address, s.s);
+        } else
+                snprintf(name, sizeof name, "%s", address);
+
+        o->container = kmodel_open_container(fixture_dev(fixture));
+        ck_assert_int_ge(o->container, 0);
+        o->group = kmodel_open_group(fixture_dev(fixture), group);
+        ck_assert_int_ge(o->group, 0);
+        ck_assert_int_eq(kmodel_group_set_container(o->group, o->container), 0);
+        ck_assert_int_eq(kmodel_set_iommu(o->container, VFIO_TYPE1v2_IOMMU), 0);
+        o->device = kmodel_group_get_device_fd(o->group, name);
+        explicit_bzero(name, sizeof name);
+        if (o->device < 0) {
+                int r = o->device;
+
+                o->device = -1;
+                opener_close(o);
+                return r;
+        }
+        return 0;
+}
+
+/* Opens VF2 with `t` and closes it again: can a VMM open a (further) VF with this token? */
+static int try_vf(const Token *t) {
+        Opener o;
+        int r;
+
+        r = opener_open(&o, VF2, VF2_GROUP, t);
+        opener_close(&o);
+        return r;
+}
+
+/* A VF held open by a VMM keeps working: its device fd still answers device ioctls. */
+static bool vf_works(const Opener *o) {
+        struct vfio_device_info info = { .argsz = sizeof info };
+
+        return kmodel_device_get_info(o->device, &info) == 0 && (info.flags & VFIO_DEVICE_FLAGS_PCI);
+}
+
+static int state_dir_fd(void) {
+        int fd = -1;
+
+        ck_assert_int_eq(state_dir_open(state_dir, &fd), 0);
+        return fd;
+}
+
+/* The record on disk, as a fresh daemon would read it. */
+static int load_disk(PfState **ret) {
+        _cleanup_close_ int fd = state_dir_fd();
+
+        return state_load(fd, PF, ret);
+}
+
+static char *state_path(void) {
+        char *p;
+
+        ck_assert_int_ge(asprintf(&p, "%s/%s", state_dir, STATE_FILE), 0);
+        return p;
+}
+
+static uint64_t now_realtime(void) {
+        struct timespec ts;
+
+        ck_assert_int_eq(clock_gettime(CLOCK_REALTIME, &ts), 0);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+/* Makes a timer due now (on its own clock), without waiting for it. */
+static void make_due(sd_event_source *s) {
+        clockid_t clock;
+        uint64_t now;
+
+        ck_assert_ptr_nonnull(s);
+        ck_assert_int_eq(sd_event_source_get_time_clock(s, &clock), 0);
+        ck_assert_int_ge(sd_event_now(sd_event_source_get_event(s), clock, &now), 0);
+        ck_assert_int_eq(sd_event_source_set_time(s, now), 0);
+}
+
+/* Runs the loop for a bounded number of non-blocking iterations. */
+static void run_loop(Manager *m) {
+        for (unsigned i = 0; i < 8; i++)
+                ck_assert_int_ge(sd_event_run(m->event, 0), 0);
+}
+
+static Lease *lease(Pf *pf, const char *owner) {
+        Lease *l = NULL;
+
+        ck_assert_int_eq(lease_new(pf, VF1, owner, 1000, 4242, NULL, &l), 0);
+        ck_assert_ptr_nonnull(l);
+        return l;
+}
+
+/* ---- Start -------------------------------------------------------------------------------- */
+
+START_TEST(test_start_ready) {
+        _cleanup_(manager_freep) Manager *m = manager_up(CONF_IDLE);
+        _cleanup_(pf_state_freep) PfState *disk = NULL;
+        _cleanup_free_ char *path = state_path();
+        _cleanup_token_ Token other = {};
+        Pf *pf = the_pf(m);
+        struct stat st;
+        Opener vf;
+
+        ck_assert_int_eq(pf->status, PF_STATUS_READY);
+        ck_assert_int_eq(pf->status_error, 0);
+        ck_assert_ptr_nonnull(pf->vfio);
+        ck_assert(!pf->adopted);
+        ck_assert_ptr_nonnull(pf->device);
+        ck_assert_uint_eq(pf->device->n_vfs, 2);
+        ck_assert_ptr_null(pf->retry_timer);
+        ck_assert_ptr_null(pf->rotate_timer); /* no interval configured */
+
+        /* A first token, on record and in the kernel. */
+        ck_assert_ptr_nonnull(pf->state->current);
+        ck_assert_ptr_null(pf->state->pending);
+        ck_assert_uint_eq(pf->state->generation, 1);
+        ck_assert_uint_gt(pf->state->set_usec, 0);
+        ck_assert(model_has(pf->state->current));
+        ck_assert_int_eq(kmodel_device_is_open(fixture_dev(fixture), PF), 1);
+
+        ck_assert_int_eq(stat(path, &st), 0);
+        ck_assert(S_ISREG(st.st_mode));
+        ck_assert_int_eq(st.st_mode & 07777, 0600);
+        ck_assert_int_eq(stat(state_dir, &st), 0);
+        ck_assert_int_eq(st.st_mode & 07777, 0700);
+        ck_assert_int_eq(load_disk(&disk), 0);
+        ck_assert_uint_eq(disk->generation, 1);
+        ck_assert(token_equal(disk->current, pf->state->current));
+        ck_assert_ptr_null(disk->pending);
+
+        /* The token opens a VF; none or another does not. */
+        ck_assert_int_eq(opener_open(&vf, VF1, VF1_GROUP, pf->state->current), 0);
+        ck_assert(vf_works(&vf));
+        ck_assert_int_eq(kmodel_vf_users(fixture_dev(fixture), PF), 1);
+        kmodel_clear_message();
+        ck_assert_int_eq(try_vf(NULL), -EACCES);
+        ck_assert_str_eq(kmodel_last_message(), "vfio-pci " VF2 ": VF token required to access device");
+        token_generate(&other);
+        ck_assert_int_eq(try_vf(&other), -EACCES);
+        ck_assert_str_eq(kmodel_last_message(), "vfio-pci " VF2 ": Incorrect VF token provided for device");
+        ck_assert_int_eq(try_vf(pf->state->current), 0);
+
+        /* pf_get_token() hands out exactly that. */
+        ck_assert_int_eq(pf_get_token(pf, &other), 0);
+        ck_assert(token_equal(&other, pf->state->current));
+        opener_close(&vf);
+}
+END_TEST
+
+/* A second start on the same state (a clean restart without the fd store) keeps the token. */
+START_TEST(test_restart_keeps_token) {
+        _cleanup_token_ Token t1 = {};
+        Manager *m = manager_up(CONF_PLAIN);
+        Opener vf;
+
+        token_copy(&t1, the_pf(m)->state->current);
+        manager_free(m);
+
+        /* Also with no VF open, where the reopen sets the token: it must set the same one. */
+        m = manager_up(CONF_PLAIN);
+        ck_assert_int_eq(the_pf(m)->status, PF_STATUS_READY);
+        ck_assert_uint_eq(the_pf(m)->state->generation, 1);
+        ck_assert(token_equal(the_pf(m)->state->current, &t1));
+        ck_assert(model_has(&t1));
+        ck_assert_int_eq(opener_open(&vf, VF1, VF1_GROUP, &t1), 0);
+        manager_free(m);
+
+        m = manager_up(CONF_PLAIN);
+        ck_assert_int_eq(the_pf(m)->status, PF_STATUS_READY);
+        ck_assert(token_equal(the_pf(m)->state->current, &t1));
+        ck_assert(vf_works(&vf));
+        manager_free(m);
+        opener_close(&vf);
+}
+END_TEST
+
+/* ---- Rotation policy ---------------------------------------------------------------------- */
+
+START_TEST(test_rotate_busy_then_forced) {
+        _cleanup_(manager_freep) Manager *m = manager_up(CONF_IDLE);
+        _cleanup_(pf_state_freep) PfState *disk = NULL;
+        _cleanup_token_ Token t1 = {};
+        Pf *pf = the_pf(m);
+        Opener vf;
+
+        token_copy(&t1, pf->state->current);
+        ck_assert_int_eq(opener_open(&vf, VF1, VF1_GROUP, &t1), 0);
+        (void) lease(pf, ":1.42");
+        ck_assert_uint_eq(pf->n_leases, 1);
+
+        /* A lease is held: a plain request is refused and changes nothing. */
+        ck_assert_int_eq(manager_rotate_pf(m, pf, false, "test"), -EBUSY);
+        ck_assert_uint_eq(pf->state->generation, 1);
+        ck_assert(token_equal(pf->state->current, &t1));
+        ck_assert(model_has(&t1));
+
+        /* Forced: a new generation everywhere; the open VF keeps working, later opens need the
+         * new token, and the lease stays. */
+        ck_assert_int_eq(manager_rotate_pf(m, pf, true, "test"), 0);
+        ck_assert_uint_eq(pf->state->generation, 2);
+        ck_assert(!token_equal(pf->state->current, &t1));
+        ck_assert(model_has(pf->state->current));
+        ck_assert_ptr_null(pf->state->pending);
+        ck_assert_uint_eq(pf->n_leases, 1);
+        ck_assert(vf_works(&vf));
+        ck_assert_int_eq(try_vf(&t1), -EACCES);
+        ck_assert_int_eq(try_vf(pf->state->current), 0);
+
+        ck_assert_int_eq(load_disk(&disk), 0);
+        ck_assert_uint_eq(disk->generation, 2);
+        ck_assert(token_equal(disk->current, pf->state->current));
+        ck_assert_ptr_null(disk->pending);
+
+        /* Without leases a plain request rotates. */
+        lease_free(pf->leases);
+        ck_assert_int_eq(manager_rotate_pf(m, pf, false, "test"), 0);
+        ck_assert_uint_eq(pf->state->generation, 3);
+        ck_assert(model_has(pf->state->current));
+        ck_assert(vf_works(&vf));
+        opener_close(&vf);
+}
+END_TEST
+
+START_TEST(test_rotate_when_idle) {
+        _cleanup_(manager_freep) Manager *m = manager_up(CONF_IDLE);
+        _cleanup_token_ Token t1 = {};
+        Pf *pf = the_pf(m);
+        Lease *a, *b;
+
+        token_copy(&t1, pf->state->current);
+        a = lease(pf, ":1.1");
+        b = lease(pf, ":1.2");
+
+        /* Not the last one: nothing happens. */
+        lease_end(a, "released");
+        ck_assert_uint_eq(pf->n_leases, 1);
+        ck_assert_uint_eq(pf->state->generation, 1);
+        ck_assert(model_has(&t1));
+
+        /* The last one: the token the holders knew is replaced. */
+        lease_end(b, "released");
+        ck_assert_uint_eq(pf->n_leases, 0);
+        ck_assert_uint_eq(pf->state->generation, 2);
+        ck_assert(!token_equal(pf->state->current, &t1));
+        ck_assert(model_has(pf->state->current));
+        ck_assert_int_eq(try_vf(&t1), -EACCES);
+}
+END_TEST
+
+START_TEST(test_no_rotate_when_idle) {
+        _cleanup_(manager_freep) Manager *m = manager_up(CONF_PLAIN);
+        _cleanup_token_ Token t1 = {};
+        Pf *pf = the_pf(m);
+
+        ck_assert(!pf->config.rotate_when_idle);
+        token_copy(&t1, pf->state->current);
+        lease_end(lease(pf, ":1.1"), "released");
+        ck_assert_uint_eq(pf->n_leases, 0);
+        ck_assert_uint_eq(pf->state->generation, 1);
+        ck_assert(token_equal(pf->state->current, &t1));
+        ck_assert(model_has(&t1));
+}
+END_TEST
+
+/* Puts a committed token on record, set `age_usec` ago, before any daemon runs. */
+static void record_token(const Token *t, uint64_t generation, uint64_t age_usec) {
+        _cleanup_(pf_state_freep) PfState *s = pf_state_new();
+        _cleanup_close_ int fd = state_dir_fd();
+
+        ck_assert_ptr_nonnull(s);
+        s->current = token_new();
+        ck_assert_ptr_nonnull(s->current);
+        token_copy(s->current, t);
+        s->generation = generation;
+        s->set_usec = now_realtime() - age_usec;
+        ck_assert_int_eq(state_save(fd, PF, s), 0);
+}
+
+START_TEST(test_rotate_interval_due) {
+        _cleanup_token_ Token t0 = {};
+        Manager *m;
+        Pf *pf;
+        uint64_t when;
+
+        /* Set ten days ago, to be rotated hourly: overdue the moment the daemon starts. */
+        token_generate(&t0);
+        record_token(&t0, 7, 10 * 24 * 3600 * USEC_PER_SEC);
+        m = manager_up(CONF_PLAIN "RotateIntervalSec=3600\n");
+        pf = the_pf(m);
+
+        /* Started with the token on record (no VF open: the open sets it in the kernel). */
+        ck_assert_int_eq(pf->status, PF_STATUS_READY);
+        ck_assert_uint_eq(pf->state->generation, 7);
+        ck_assert(token_equal(pf->state->current, &t0));
+        ck_assert(model_has(&t0));
+        ck_assert_ptr_nonnull(pf->rotate_timer);
+
+        /* A lease does not hold the admin's interval back. */
+        (void) lease(pf, ":1.9");
+        run_loop(m);
+        ck_assert_uint_eq(pf->state->generation, 8);
+        ck_assert(!token_equal(pf->state->current, &t0));
+        ck_assert(model_has(pf->state->current));
+        ck_assert_int_eq(try_vf(&t0), -EACCES);
+
+        /* The next one is an interval after this one, and not due now. */
+        ck_assert_ptr_nonnull(pf->rotate_timer);
+        ck_assert_int_eq(sd_event_source_get_time(pf->rotate_timer, &when), 0);
+        ck_assert_uint_eq(when, pf->state->set_usec + 3600 * USEC_PER_SEC);
+        run_loop(m);
+        ck_assert_uint_eq(pf->state->generation, 8);
+        manager_free(m);
+}
+END_TEST
+
+START_TEST(test_rotate_interval_not_due) {
+        _cleanup_token_ Token t0 = {};
+        Manager *m;
+        Pf *pf;
+
+        token_generate(&t0);
+        record_token(&t0, 3, 60 * USEC_PER_SEC);
+        m = manager_up(CONF_PLAIN "RotateIntervalSec=3600\n");
+        pf = the_pf(m);
+        ck_assert_ptr_nonnull(pf->rotate_timer);
+        run_loop(m);
+        ck_assert_uint_eq(pf->state->generation, 3);
+        ck_assert(model_has(&t0));
+        manager_free(m);
+
+        /* RotateIntervalSec=0: no timer at all, however old the token. */
+        record_token(&t0, 3, 10 * 24 * 3600 * USEC_PER_SEC);
+        m = manager_up(CONF_PLAIN "RotateIntervalSec=0\n");
+        pf = the_pf(m);
+        ck_assert_ptr_null(pf->rotate_timer);
+        run_loop(m);
+        ck_assert_uint_eq(pf->state->generation, 3);
+        manager_free(m);
+}
+END_TEST
+
+/* ---- Crash recovery ----------------------------------------------------------------------
+ * A crash is kill -9: the Manager is freed (which closes its fds, as the kernel does for a
+ * killed process) with no other cleanup, and a new one starts on the same state and model. A
+ * VMM holds VF1 open all along, so the kernel demands the current token when the PF is
+ * reopened. */
+
+typedef enum CrashPoint {
+        CRASH_AFTER_BEGIN,  /* pending on disk; the kernel has the old token */
+        CRASH_AFTER_SET,    /* pending on disk; the kernel has the new token */
+        CRASH_AFTER_COMMIT, /* committed */
+} CrashPoint;
+
+static void crash_recovery(CrashPoint point) {
+        _cleanup_(pf_state_freep) PfState *disk = NULL;
+        _cleanup_token_ Token t1 = {}, t2 = {};
+        Manager *m = manager_up(CONF_PLAIN);
+        Pf *pf = the_pf(m);
+        Opener vmm;
+
+        token_copy(&t1, pf->state->current);
+        ck_assert_int_eq(opener_open(&vmm, VF1, VF1_GROUP, &t1), 0);
+
+        token_generate(&t2);
+        ck_assert_int_eq(state_begin_rotation(m->state_fd, PF, pf->state, &t2), 0);
+        if (point >= CRASH_AFTER_SET)
+                ck_assert_int_eq(vfio_pf_set_token(pf->vfio, &t2), 0);
+        if (point >= CRASH_AFTER_COMMIT)
+                ck_assert_int_eq(state_commit_rotation(m->state_fd, PF, pf->state, now_realtime()), 0);
+        ck_assert(model_has(point >= CRASH_AFTER_SET ? &t2 : &t1));
+        manager_free(m); /* kill -9 */
+        ck_assert(vf_works(&vmm));
+
+        m = manager_up(CONF_PLAIN);
+        pf = the_pf(m);
+        ck_assert_int_eq(pf->status, PF_STATUS_READY);
+        ck_assert(!pf->adopted);
+
+        /* Whichever step it died after, the rotation is complete now: the token it was rotating
+         * to is current everywhere, at the generation it was meant to have, nothing pending. */
+        ck_assert(token_equal(pf->state->current, &t2));
+        ck_assert_uint_eq(pf->state->generation, 2);
+        ck_assert_ptr_null(pf->state->pending);
+        ck_assert_uint_eq(pf->state->pending_generation, 0);
+        ck_assert(model_has(&t2));
+        ck_assert_int_eq(load_disk(&disk), 0);
+        ck_assert(token_equal(disk->current, &t2));
+        ck_assert_uint_eq(disk->generation, 2);
+        ck_assert_ptr_null(disk->pending);
+
+        /* The VMM never noticed; new opens need the new token. */
+        ck_assert(vf_works(&vmm));
+        ck_assert_int_eq(kmodel_vf_users(fixture_dev(fixture), PF), 1);
+        ck_assert_int_eq(try_vf(&t1), -EACCES);
+        ck_assert_int_eq(try_vf(&t2), 0);
+
+        /* And the daemon goes on rotating from there. */
+        ck_assert_int_eq(manager_rotate_pf(m, pf, false, "test"), 0);
+        ck_assert_uint_eq(pf->state->generation, 3);
+        ck_assert(model_has(pf->state->current));
+        ck_assert(vf_works(&vmm));
+
+        manager_free(m);
+        opener_close(&vmm);
+}
+
+START_TEST(test_crash_after_begin) {
+        crash_recovery(CRASH_AFTER_BEGIN);
+}
+END_TEST
+
+START_TEST(test_crash_after_set) {
+        crash_recovery(CRASH_AFTER_SET);
+}
+END_TEST
+
+START_TEST(test_crash_after_commit) {
+        crash_recovery(CRASH_AFTER_COMMIT);
+}
+END_TEST
+
+/* No token on record while a VF is open: the kernel refuses the PF, and guessing or resetting
+ * is not ours to do. The PF is LOCKED and retried; once the VMM lets go, it comes up. */
+START_TEST(test_locked_without_state) {
+        _cleanup_free_ char *path = state_path();
+        _cleanup_token_ Token t1 = {};
+        Manager *m = manager_up(CONF_PLAIN);
+        Pf *pf = the_pf(m);
+        Opener vmm;
+
+        token_copy(&t1, pf->state->current);
+        ck_assert_int_eq(opener_open(&vmm, VF1, VF1_GROUP, &t1), 0);
+        manager_free(m);
+        ck_assert_int_eq(unlink(path), 0);
+
+        m = manager_up(CONF_PLAIN);
+        pf = the_pf(m);
+        ck_assert_int_eq(pf->status, PF_STATUS_LOCKED);
+        ck_assert_int_eq(pf->status_error, -EACCES);
+        ck_assert_ptr_null(pf->vfio);
+        ck_assert_ptr_null(pf->state->current);
+        ck_assert_ptr_nonnull(pf->retry_timer);
+        ck_assert_ptr_null(pf->rotate_timer);
+        ck_assert_int_eq(manager_rotate_pf(m, pf, true, "test"), -EAGAIN);
+        ck_assert_int_eq(pf_get_token(pf, &t1), -EAGAIN);
+        ck_assert_int_eq(access(path, F_OK), -1);
+        /* The kernel's token and the VMM are untouched. */
+        ck_assert(model_has(&t1));
+        ck_assert(vf_works(&vmm));
+
+        /* Still locked on a retry while the VF is open... */
+        make_due(pf->retry_timer);
+        run_loop(m);
+        ck_assert_int_eq(pf->status, PF_STATUS_LOCKED);
+        ck_assert_ptr_nonnull(pf->retry_timer);
+
+        /* ...and up with a fresh token once it is closed. */
+        opener_close(&vmm);
+        make_due(pf->retry_timer);
+        run_loop(m);
+        ck_assert_int_eq(pf->status, PF_STATUS_READY);
+        ck_assert_ptr_null(pf->retry_timer);
+        ck_assert_uint_eq(pf->state->generation, 1);
+        ck_assert(!token_equal(pf->state->current, &t1));
+        ck_assert(model_has(pf->state->current));
+        ck_assert_int_eq(access(path, F_OK), 0);
+        manager_free(m);
+}
+END_TEST
+
+static const char damaged[] = "Version=1\nAddress=" PF "\nGeneration=5\nChecksum=0000000000000000\n";
+
+static void write_damaged(void) {
+        _cleanup_free_ char *path = state_path();
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(write(fd, damaged, strlen(damaged)), (ssize_t) strlen(damaged));
+}
+
+static bool file_is_damaged_one(void) {
+        _cleanup_free_ char *path = state_path();
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        char buf[256];
+        ssize_t n;
+
+        ck_assert_int_ge(fd, 0);
+        n = read(fd, buf, sizeof buf - 1);
+        ck_assert_int_ge(n, 0);
+        buf[n] = '\0';
+        return streq(buf, damaged);
+}
+
+/* A damaged state file and no VF open: the daemon opens the PF and sets a fresh token anyway.
+ * The first token's record replaces the damaged file, which is kept beside it as ".damaged". */
+START_TEST(test_damaged_state_no_vfs) {
+        _cleanup_(pf_state_freep) PfState *disk = NULL;
+        Manager *m;
+        Pf *pf;
+
+        close(state_dir_fd()); /* creates the directory */
+        write_damaged();
+        ck_assert_int_eq(load_disk(&disk), -EBADMSG);
+
+        m = manager_up(CONF_PLAIN);
+        pf = the_pf(m);
+        ck_assert_int_eq(pf->status, PF_STATUS_READY);
+        ck_assert_uint_eq(pf->state->generation, 1);
+        ck_assert(model_has(pf->state->current));
+
+        ck_assert(!file_is_damaged_one());
+        {
+                _cleanup_free_ char *path = state_path(), *aside = NULL;
+                char buf[256];
+                ssize_t n;
+                int fd;
+
+                ck_assert_int_ge(asprintf(&aside, "%s.damaged", path), 0);
+                fd = open(aside, O_RDONLY | O_CLOEXEC);
+                ck_assert_int_ge(fd, 0);
+                n = read(fd, buf, sizeof buf - 1);
+                close(fd);
+                ck_assert_int_ge(n, 0);
+                buf[n] = '\0';
+                ck_assert_str_eq(buf, damaged);
+        }
+        ck_assert_int_eq(load_disk(&disk), 0);
+        ck_assert_uint_eq(disk->generation, 1);
+        ck_assert(token_equal(disk->current, pf->state->current));
+        manager_free(m);
+}
+END_TEST
+
+/* A damaged state file while a VF is open: LOCKED, and the file is left exactly as it was. */
+START_TEST(test_damaged_state_vfs_open) {
+        _cleanup_token_ Token t1 = {};
+        Manager *m = manager_up(CONF_PLAIN);
+        Pf *pf = the_pf(m);
+        Opener vmm;
+
+        token_copy(&t1, pf->state->current);
+        ck_assert_int_eq(opener_open(&vmm, VF1, VF1_GROUP, &t1), 0);
+        manager_free(m);
+        write_damaged();
+
+        m = manager_up(CONF_PLAIN);
+        pf = the_pf(m);
+        ck_assert_int_eq(pf->status, PF_STATUS_LOCKED);
+        ck_assert_int_eq(pf->status_error, -EACCES);
+        ck_assert_ptr_nonnull(pf->retry_timer);
+        ck_assert(file_is_damaged_one());
+        ck_assert(model_has(&t1));
+        ck_assert(vf_works(&vmm));
+        manager_free(m);
+        opener_close(&vmm);
+}
+END_TEST
+
+/* ---- A PF that disappears ----------------------------------------------------------------- */
+
+/* Gone while the daemon was down: GONE at start, retried without harm, back when it returns. */
+START_TEST(test_vanished_while_down) {
+        _cleanup_token_ Token t1 = {};
+        _cleanup_free_ char *path = state_path();
+        Manager *m = manager_up(CONF_PLAIN);
+        Pf *pf;
+
+        token_copy(&t1, the_pf(m)->state->current);
+        manager_free(m);
+        ck_assert_int_eq(fixture_remove_device(fixture, PF), 0);
+
+        m = manager_up(CONF_PLAIN);
+        pf = the_pf(m);
+        ck_assert_int_eq(pf->status, PF_STATUS_GONE);
+        ck_assert_int_eq(pf->status_error, -ENOENT);
+        ck_assert_ptr_null(pf->vfio);
+        ck_assert_ptr_nonnull(pf->retry_timer);
+        ck_assert_ptr_null(manager_find_pf_for_device(m, VF1));
+
+        make_due(pf->retry_timer);
+        run_loop(m);
+        ck_assert_int_eq(pf->status, PF_STATUS_GONE);
+        ck_assert_ptr_nonnull(pf->retry_timer);
+        /* The token on record is kept for when it comes back. */
+        ck_assert_int_eq(access(path, F_OK), 0);
+
+        ck_assert_int_eq(fixture_add_pf(fixture, PF, "vfio-pci", 4, 2, PF_GROUP), 0);
+        make_due(pf->retry_timer);
+        run_loop(m);
+        ck_assert_int_eq(pf->status, PF_STATUS_READY);
+        ck_assert_uint_eq(pf->state->generation, 1);
+        ck_assert(token_equal(pf->state->current, &t1));
+        ck_assert(model_has(&t1));
+        ck_assert_ptr_eq(manager_find_pf_for_device(m, VF1), pf);
+        manager_free(m);
+}
+END_TEST
+
+/* Gone under a running daemon (the model lets sysfs go while fds are open): the next use of the
+ * device notices, the PF turns GONE and is retried, and comes back when the device does. */
+START_TEST(test_vanished_while_ready) {
+        _cleanup_(pf_state_freep) PfState *disk = NULL;
+        _cleanup_token_ Token t1 = {};
+        Manager *m = manager_up(CONF_PLAIN);
+        Pf *pf = the_pf(m);
+
+        token_copy(&t1, pf->state->current);
+        ck_assert_int_eq(fixture_remove_device(fixture, PF), 0);
+
+        ck_assert_int_eq(manager_rotate_pf(m, pf, false, "test"), -ENODEV);
+        ck_assert_int_eq(pf->status, PF_STATUS_GONE);
+        ck_assert_ptr_null(pf->vfio);
+        ck_assert_ptr_nonnull(pf->retry_timer);
+        ck_assert_int_eq(pf_get_token(pf, &t1), -EAGAIN);
+        /* The failed SET was taken back on disk. */
+        ck_assert_uint_eq(pf->state->generation, 1);
+        ck_assert_ptr_null(pf->state->pending);
+        ck_assert_int_eq(load_disk(&disk), 0);
+        ck_assert_uint_eq(disk->generation, 1);
+        ck_assert_ptr_null(disk->pending);
+        ck_assert(token_equal(disk->current, &t1));
+
+        make_due(pf->retry_timer);
+        run_loop(m);
+        ck_assert_int_eq(pf->status, PF_STATUS_GONE);
+        ck_assert_int_eq(pf->status_error, -ENOENT);
+
+        ck_assert_int_eq(fixture_add_pf(fixture, PF, "vfio-pci", 4, 2, PF_GROUP), 0);
+        make_due(pf->retry_timer);
+        run_loop(m);
+        ck_assert_int_eq(pf->status, PF_STATUS_READY);
+        ck_assert(token_equal(pf->state->current, &t1));
+        ck_assert(model_has(&t1));
+        manager_free(m);
+}
+END_TEST
+
+static Suite *pf_suite(void) {
+        Suite *s = suite_create("pf");
+        TCase *tc;
+
+        tc = tcase_create("start");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, test_start_ready);
+        tcase_add_test(tc, test_restart_keeps_token);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("rotation");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, test_rotate_busy_then_forced);
+        tcase_add_test(tc, test_rotate_when_idle);
+        tcase_add_test(tc, test_no_rotate_when_idle);
+        tcase_add_test(tc, test_rotate_interval_due);
+        tcase_add_test(tc, test_rotate_interval_not_due);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("recovery");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, test_crash_after_begin);
+        tcase_add_test(tc, test_crash_after_set);
+        tcase_add_test(tc, test_crash_after_commit);
+        tcase_add_test(tc, test_locked_without_state);
+        tcase_add_test(tc, test_damaged_state_no_vfs);
+        tcase_add_test(tc, test_damaged_state_vfs_open);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("vanish");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, test_vanished_while_down);
+        tcase_add_test(tc, test_vanished_while_ready);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(void) {
+        SRunner *sr = srunner_create(pf_suite());
+        int failed;
+
+        srunner_run_all(sr, CK_NORMAL);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
