@@ -181,6 +181,10 @@ static int hold_run(Hold *h) {
         r = sd_event_add_signal(h->event, NULL, SIGTERM, on_stop_signal, NULL);
         if (r < 0)
                 return r;
+        /* The lease must outlive the loop: we call Release() on this connection afterwards. */
+        r = sd_bus_set_close_on_exit(h->bus, false);
+        if (r < 0)
+                return r;
         r = sd_bus_attach_event(h->bus, h->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return r;
@@ -303,6 +307,9 @@ static int wait_child(sd_bus *bus, pid_t pid) {
                 return r;
         r = sd_bus_match_signal(bus, &slot, NULL, "/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local",
                                 "Disconnected", on_disconnected_ignore, NULL);
+        if (r < 0)
+                return r;
+        r = sd_bus_set_close_on_exit(bus, false);
         if (r < 0)
                 return r;
         r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);

@@ -34,13 +34,20 @@ int bus_read_options_arg(sd_bus_message *m, sd_bus_error *error) {
                 return r;
         while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
                 const char *key;
+                size_t len;
 
                 r = sd_bus_message_read(m, "s", &key);
                 if (r < 0)
                         return r;
                 if (++n > BUS_OPTIONS_MAX)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Too many options.");
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%.64s'.", key);
+                /* Echo at most 64 bytes of the key, cut at a character boundary: an error message
+                 * that is not valid UTF-8 cannot be put in a reply, and the caller would get none. */
+                len = strnlen(key, 64);
+                while (len > 0 && ((unsigned char) key[len] & 0xc0) == 0x80)
+                        len--;
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%.*s'.", (int) len,
+                                         key);
         }
         if (r < 0)
                 return r;

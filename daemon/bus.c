@@ -180,6 +180,7 @@ static int grant(Manager *m, sd_bus_message *call, const Caller *c, const char *
         if (r >= 0)
                 r = sd_bus_send(NULL, reply, NULL);
         if (r < 0) {
+                (void) sd_bus_emit_object_removed(m->bus, lease->path);
                 lease_free(lease);
                 bus_pf_emit_changed(pf, "Leases", NULL);
                 return log_error_errno(r, "Failed to send the token reply: %m");
@@ -625,6 +626,9 @@ static int method_lease_release(sd_bus_message *call, void *userdata, sd_bus_err
                                          "release it.",
                                          l->path);
         }
+        /* The lease's own line names its owner; this one names who released it. */
+        audit(LOG_INFO, "release", &c, l->pf->config.address, l->device, l->id,
+              streq_ptr(c.sender, l->owner) ? "by its owner" : "by root");
         caller_done(&c);
         lease_end(l, "released");
         return sd_bus_reply_method_return(call, NULL);

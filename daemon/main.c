@@ -18,6 +18,7 @@
 #include "manager.h"
 #include "setup.h"
 #include "state.h"
+#include "sysfs.h"
 
 static const char *arg_config = NULL;
 static const char *arg_state_dir = NULL;
@@ -155,6 +156,42 @@ static int drop_privileges(const char *state_dir, uid_t uid, gid_t gid, bool hav
         return 0;
 }
 
+/* Started without root, the daemon needs the nodes --setup hands to the service user. If it
+ * can use none of the configured PFs' nodes, starting would only serve a bus of dead PFs:
+ * refuse with one message that says what to do. */
+static int check_device_access(Manager *m) {
+        char node[4096], first[4096] = "";
+        int first_error = 0;
+
+        snprintf(node, sizeof node, "%s/vfio/vfio", m->dev_root);
+        if (access(node, R_OK | W_OK) < 0)
+                return log_error_errno(errno,
+                                       "Cannot use %s: %m. Start vfio-tokend as root, or as user %s after "
+                                       "'vfio-tokend --setup' has handed it the VFIO device nodes.",
+                                       node, SERVICE_USER);
+
+        for (size_t i = 0; i < m->config->n_pfs; i++) {
+                _cleanup_(pci_device_freep) PciDevice *d = NULL;
+
+                if (sysfs_device_read(m->sysfs_root, m->config->pfs[i].address, &d) < 0 || d->iommu_group < 0)
+                        return 0; /* absent or odd PFs are reported per PF later */
+                snprintf(node, sizeof node, "%s/vfio/%d", m->dev_root, d->iommu_group);
+                if (access(node, R_OK | W_OK) >= 0)
+                        return 0;
+                if (!first_error) {
+                        first_error = errno;
+                        snprintf(first, sizeof first, "%s", node);
+                }
+        }
+        if (!first_error)
+                return 0;
+        return log_error_errno(first_error,
+                               "Cannot use the VFIO group node of any configured PF as uid %u (%s: %m). Start "
+                               "vfio-tokend as root, or as user %s after 'vfio-tokend --setup' has handed it "
+                               "the nodes.",
+                               (unsigned) geteuid(), first, SERVICE_USER);
+}
+
 static int run(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_(config_freep) Config *config = NULL;
@@ -203,14 +240,9 @@ static int run(int argc, char *argv[]) {
                 if (r < 0)
                         return r;
         } else {
-                char node[4096];
-
-                snprintf(node, sizeof node, "%s/vfio/vfio", m->dev_root);
-                if (access(node, R_OK | W_OK) < 0)
-                        return log_error_errno(errno,
-                                               "Cannot use %s: %m. Start vfio-tokend as root, or as user %s after "
-                                               "'vfio-tokend --setup' has handed it the VFIO device nodes.",
-                                               node, SERVICE_USER);
+                r = check_device_access(m);
+                if (r < 0)
+                        return r;
         }
 
         r = manager_start(m);

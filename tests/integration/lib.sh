@@ -303,6 +303,11 @@ tk_cleanup() {
         trap - EXIT INT TERM
         set +e
         ((rc == 0 && TK_FAILURES > 0)) && rc=1
+        # A test that got through without a single check tested nothing: that is a failure.
+        if ((rc == 0 && TK_CHECKS == 0)); then
+                tk_log "no check ran: failing"
+                rc=1
+        fi
         if ((rc != 0 && rc != 77)) && [[ -n $TK_TMP ]]; then
                 tk_dump_log "$TK_TMP/daemon.log"
                 tk_dump_log "$TK_TMP/polkitd.log"

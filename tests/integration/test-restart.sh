@@ -81,8 +81,7 @@ check_no_token_leaks() {
         local t hex leaked=0 n
         n=$(sort -u "$SEEN" 2>/dev/null | wc -l)
         check "the test saw tokens to look for" test "$n" -gt 0
-        check "dbus-monitor captured the daemon's signals" \
-                grep -q 'interface=org.freedesktop.DBus.Properties; member=PropertiesChanged' "$MONITOR_LOG"
+        check "dbus-monitor captured the daemon's signals" grep -q 'path=/org/vfio/Tokend1' "$MONITOR_LOG"
         while read -r t; do
                 hex=${t//-/}
                 if grep -qiF -e "$t" -e "$hex" "$TK_DAEMON_LOG" "$MONITOR_LOG"; then
@@ -133,6 +132,10 @@ pf_path() {
 # How many leases a PF lists.
 lease_count() {
         prop "$1" "$IFACE_PF" Leases | awk '{ print $2 }'
+}
+
+leases_are() {
+        [[ $(lease_count "$1") == "$2" ]]
 }
 
 generation() {

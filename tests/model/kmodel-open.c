@@ -35,7 +35,8 @@ static void usage(FILE *out) {
         fputs("Usage: kmodel-open DEV_ROOT ADDR [TOKEN] [--hold]\n"
               "       kmodel-open --peek DEV_ROOT PF\n"
               "Opens ADDR through the kernel model's group API (\"ADDR\" or \"ADDR vf_token=TOKEN\") and\n"
-              "prints OK or the errno name; --hold keeps the device open until stdin closes.\n"
+              "prints OK or the errno name; --hold keeps the device open until stdin closes, then\n"
+              "prints HELD OK if the open device still works (or HELD and the errno name).\n"
               "--peek prints the PF's current VF token as the model holds it.\n",
               out);
 }

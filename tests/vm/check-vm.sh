@@ -65,6 +65,8 @@ if [ -x "$scen" ]; then
                 fail "vfio-scenarios on the kernel model exits 0"
                 sed 's/^/  /' "$work/model.err"
         fi
+elif [ $ci = yes ]; then
+        fail "tests/scenarios/vfio-scenarios is built (make all)"
 else
         echo "NOTE: $scen not built: scenario comparison with the kernel model not run"
 fi
