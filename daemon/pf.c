@@ -2,6 +2,7 @@
 /* Owns one PF's life: discovery, open or recovery, the token and its rotation, timers. */
 
 #include <errno.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,30 @@
 #include "log.h"
 #include "manager.h"
 #include "pf.h"
+
+/* Crash injection for the VM tests, which must show that a kill at any step of a rotation loses
+ * no token on the real kernel: only in tests/vfio-tokend-crashpoints, built with
+ * -DVFIO_TOKEND_CRASH_POINTS; never in the installed daemon. $VFIO_TOKEND_CRASH_AT names the
+ * step ("pending": after the pending token is on disk; "set": after the SET ioctl, before the
+ * commit) and the daemon SIGKILLs itself there, once the rotation count reaches
+ * $VFIO_TOKEND_CRASH_ROTATION (default 2, so the first token is set normally). */
+#ifdef VFIO_TOKEND_CRASH_POINTS
+static void crash_point(const char *step) {
+        static unsigned rotations[2];
+        const char *at = getenv("VFIO_TOKEND_CRASH_AT"), *n = getenv("VFIO_TOKEND_CRASH_ROTATION");
+        unsigned *count = &rotations[streq(step, "set")];
+
+        if (!at || !streq(at, step))
+                return;
+        if (++*count < (n ? (unsigned) atoi(n) : 2))
+                return;
+        log_notice("Crash point '%s' reached: killing myself.", step);
+        raise(SIGKILL);
+}
+#define CRASH_POINT(step) crash_point(step)
+#else
+#define CRASH_POINT(step) do { } while (0)
+#endif
 
 static const char *const pf_status_table[_PF_STATUS_MAX] = {
         [PF_STATUS_READY] = "ready",
@@ -308,6 +333,7 @@ int pf_rotate(Pf *pf, const char *reason) {
         r = state_begin_rotation(pf->manager->state_fd, a, pf->state, next);
         if (r < 0)
                 return log_pf_error_errno(a, 0, r, "Failed to record the pending token, not rotating: %m");
+        CRASH_POINT("pending");
 
         r = vfio_pf_set_token(pf->vfio, next);
         if (r < 0) {
@@ -323,6 +349,7 @@ int pf_rotate(Pf *pf, const char *reason) {
                 return r;
         }
 
+        CRASH_POINT("set");
         r = state_commit_rotation(pf->manager->state_fd, a, pf->state, now_realtime_usec());
         if (r < 0)
                 /* The kernel has the new token and it is on record as pending: a restart recovers. */
