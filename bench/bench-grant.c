@@ -16,7 +16,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
-#include <inttypes.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdint.h>
@@ -35,6 +34,8 @@
 #define CALL_TIMEOUT_USEC (60ULL * 1000000ULL) /* above polkit 122's 15 s stall */
 #define RUN_TIMEOUT_USEC (300ULL * 1000000ULL)
 #define CLIENTS_MAX 64
+/* polkit 122 sometimes answers a CheckAuthorization after exactly 15 s (a race fixed in 123). */
+#define STALL_NS (14ULL * 1000000000ULL)
 #define TOKEN_LEN 36
 
 static const char *arg_device = "0000:01:00.2";
@@ -43,6 +44,7 @@ static pid_t arg_daemon_pid = 0;
 static unsigned arg_pings = 2000;
 static unsigned arg_checks = 500;
 static unsigned arg_grants = 500;
+static char pf_address[64]; /* the device's PF, as the daemon names it: polkit's "pf" detail */
 
 static const unsigned levels[] = { 1, 8, 64 };
 #define N_LEVELS ELEMENTSOF(levels)
@@ -60,7 +62,7 @@ typedef enum Op {
 
 /* What one measured run gives; plain data, so a child can send it through a pipe. */
 typedef struct Stats {
-        unsigned n, errors;
+        unsigned n, errors, stalled;
         double median_us, p99_us, max_us, rate;
         char first_error[160];
 } Stats;
@@ -214,7 +216,7 @@ static int send_one(Client *c) {
                 if (r >= 0)
                         r = sd_bus_message_append(m, "(sa{sv})sa{ss}us", "system-bus-name", 1, "name", "s",
                                                   run->polkit_subject, POLKIT_ACTION_ACQUIRE, 2, "pf",
-                                                  "0000:01:00.0", "device", arg_device, 0, "");
+                                                  pf_address, "device", arg_device, 0, "");
                 break;
         case OP_ACQUIRE:
                 r = sd_bus_message_new_method_call(c->bus, &m, BUS_NAME, BUS_PATH, BUS_IFACE_MANAGER,
@@ -308,6 +310,8 @@ static int measure(Op op, unsigned n_clients, unsigned count, const char *polkit
                 .max_us = run.replied ? run.latency_ns[run.replied - 1] / 1000.0 : 0,
                 .rate = elapsed ? run.replied * 1e9 / (double) elapsed : 0,
         };
+        for (unsigned i = run.replied; i > 0 && run.latency_ns[i - 1] >= STALL_NS; i--)
+                ret->stalled++;
         memcpy(ret->first_error, run.first_error, sizeof ret->first_error);
         r = 0;
 finish:
@@ -336,22 +340,53 @@ static long daemon_kb(const char *field) {
         return v;
 }
 
-/* The PF's Leases property: how many leases the daemon still holds on it. */
-static int daemon_leases(sd_bus *bus, unsigned *ret) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *prop = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-        const char *path, *lease;
-        unsigned n = 0;
+/* The object path of the device's PF (a fresh string). */
+static int daemon_pf_path(sd_bus *bus, char **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *path;
+        char *p;
         int r;
 
-        r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_IFACE_MANAGER, "GetPhysicalFunction", &e, &reply, "s",
-                               arg_device);
+        r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_IFACE_MANAGER, "GetPhysicalFunction", NULL, &reply,
+                               "s", arg_device);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(reply, "o", &path);
         if (r < 0)
                 return r;
-        r = sd_bus_get_property(bus, BUS_NAME, path, BUS_IFACE_PF, "Leases", &e, &prop, "ao");
+        p = strdup(path);
+        if (!p)
+                return -ENOMEM;
+        *ret = p;
+        return 0;
+}
+
+static int daemon_pf_address(sd_bus *bus) {
+        _cleanup_free_ char *path = NULL, *address = NULL;
+        int r;
+
+        r = daemon_pf_path(bus, &path);
+        if (r < 0)
+                return r;
+        r = sd_bus_get_property_string(bus, BUS_NAME, path, BUS_IFACE_PF, "Address", NULL, &address);
+        if (r < 0)
+                return r;
+        snprintf(pf_address, sizeof pf_address, "%s", address);
+        return 0;
+}
+
+/* The PF's Leases property: how many leases the daemon still holds on it. */
+static int daemon_leases(sd_bus *bus, unsigned *ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *prop = NULL;
+        _cleanup_free_ char *path = NULL;
+        const char *lease;
+        unsigned n = 0;
+        int r;
+
+        r = daemon_pf_path(bus, &path);
+        if (r < 0)
+                return r;
+        r = sd_bus_get_property(bus, BUS_NAME, path, BUS_IFACE_PF, "Leases", NULL, &prop, "ao");
         if (r < 0)
                 return r;
         r = sd_bus_message_enter_container(prop, 'a', "o");
@@ -448,6 +483,8 @@ static void print_row(const char *what, const Stats *s) {
         print_time(s->p99_us);
         print_time(s->max_us);
         printf(" %9.0f/s", s->rate);
+        if (s->stalled)
+                printf("  %u call(s) took over 14 s (polkit 122's 15 s stall)", s->stalled);
         if (s->errors)
                 printf("  %u error(s), first: %s", s->errors, s->first_error);
         printf("\n");
@@ -547,6 +584,12 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
 
+        r = daemon_pf_address(bus);
+        if (r < 0) {
+                fprintf(stderr, "bench-grant: the daemon does not know %s: %s\n", arg_device, strerror(-r));
+                return EXIT_FAILURE;
+        }
+
         r = measure(OP_PING, 1, arg_pings, NULL, &ping);
         if (r < 0)
                 goto fail;
@@ -605,7 +648,7 @@ int main(int argc, char *argv[]) {
         rss_after = daemon_kb("VmRSS");
         hwm = daemon_kb("VmHWM");
 
-        printf("vfio-tokend grant benchmark: device %s, daemon pid %d, private bus\n", arg_device,
+        printf("vfio-tokend grant benchmark: device %s of PF %s, daemon pid %d\n", arg_device, pf_address,
                (int) arg_daemon_pid);
         printf("%-44s %6s %11s %11s %11s %11s\n", "", "calls", "median", "p99", "max", "rate");
         print_row("Peer.Ping to the daemon (bus round trip)", &ping);

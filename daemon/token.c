@@ -70,7 +70,9 @@ static PoolPage *pool_page_new(void) {
         else {
                 (void) madvise(m, size, MADV_DONTDUMP);
                 (void) madvise(m, size, MADV_WIPEONFORK);
-                p->locked = mlock(m, size) == 0;
+                /* The raw syscall: sanitizer runtimes turn mlock() into a no-op, and the
+                 * sanitizer builds must keep tokens locked like the others. */
+                p->locked = syscall(SYS_mlock, m, size) == 0;
         }
         p->slots = m;
         p->next = pool;

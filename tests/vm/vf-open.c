@@ -11,7 +11,9 @@
  * " vf_token=UUID". After the open, --probe issues VFIO_DEVICE_FEATURE PROBE|SET|PCI_VF_TOKEN
  * and --set UUID issues SET|PCI_VF_TOKEN with that token. --hold keeps every fd open after
  * printing the result, until stdin reaches EOF or a SIGTERM/SIGINT/SIGHUP arrives, so a test
- * can hold a VF busy while it does something else.
+ * can hold a VF busy while it does something else; meanwhile each SIGUSR1 issues
+ * VFIO_DEVICE_GET_INFO on the held device fd and prints one more line, "OK" or the errno name,
+ * so a test can ask whether the fd still works (after a token rotation, a daemon restart).
  *
  * Exit status: 0 when every step succeeded, 1 when one failed (the errno name is printed and
  * the failing step is named on stderr), 2 on bad usage.
@@ -26,7 +28,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 #include <linux/vfio.h>
 
@@ -122,25 +126,58 @@ static int device_group(const char *addr, int *ret_group) {
         return 0;
 }
 
-static volatile sig_atomic_t stop;
+/* Asks the kernel something about the held device: proof that its fd still works. */
+static void report_device(int device_fd) {
+        struct vfio_device_info info = { .argsz = sizeof(info) };
 
-static void on_signal(int sig) {
-        (void) sig;
-        stop = 1;
+        if (ioctl(device_fd, VFIO_DEVICE_GET_INFO, &info) < 0)
+                printf("%s\n", errno_name(errno));
+        else
+                printf("OK\n");
+        fflush(stdout);
 }
 
-/* Waits for EOF on stdin or a terminating signal; the fds stay open meanwhile. */
-static void hold(void) {
-        struct sigaction sa = { .sa_handler = on_signal };   /* no SA_RESTART: read() returns */
-        char b[256];
+static void hold_signals(sigset_t *ret) {
+        sigemptyset(ret);
+        sigaddset(ret, SIGTERM);
+        sigaddset(ret, SIGINT);
+        sigaddset(ret, SIGHUP);
+        sigaddset(ret, SIGUSR1);
+}
 
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGHUP, &sa, NULL);
-        while (!stop) {
-                ssize_t n = read(STDIN_FILENO, b, sizeof(b));
-                if (n == 0 || (n < 0 && errno != EINTR))
-                        break;
+/* Waits for EOF on stdin or a terminating signal, the fds open meanwhile; answers SIGUSR1.
+ * The signals are blocked from the start (see main()), so one sent as soon as "OK" shows
+ * waits for us instead of killing us, and a signalfd loses none between a check and the wait. */
+static int hold(int device_fd) {
+        sigset_t mask;
+        int sfd;
+
+        hold_signals(&mask);
+        sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+        if (sfd < 0)
+                return -errno;
+        for (;;) {
+                struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+                struct signalfd_siginfo si;
+                char b[256];
+
+                if (poll(p, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (p[1].revents) {
+                        if (read(sfd, &si, sizeof(si)) != sizeof(si))
+                                return -EIO;
+                        if (si.ssi_signo != SIGUSR1)
+                                return 0;
+                        report_device(device_fd);
+                }
+                if (p[0].revents) {
+                        ssize_t n = read(STDIN_FILENO, b, sizeof(b));
+                        if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+                                return 0;
+                }
         }
 }
 
@@ -179,6 +216,13 @@ int main(int argc, char *argv[]) {
         if (optind != argc - 1) {
                 usage(stderr);
                 return 2;
+        }
+        if (do_hold) {
+                sigset_t mask;
+
+                hold_signals(&mask);
+                if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                        return fail("sigprocmask", errno);
         }
         if (set && uuid_parse_bytes(set, set_bytes) < 0) {
                 fprintf(stderr, "vf-open: --set wants a UUID\n");
@@ -244,7 +288,12 @@ int main(int argc, char *argv[]) {
 
         printf("OK\n");
         fflush(stdout);
-        if (do_hold)
-                hold();
+        if (do_hold) {
+                r = hold(device_fd);
+                if (r < 0) {
+                        fprintf(stderr, "vf-open: hold: %s\n", strerror(-r));
+                        return 1;
+                }
+        }
         return 0;
 }
