@@ -64,6 +64,7 @@ typedef enum Op {
 typedef struct Stats {
         unsigned n, errors, stalled;
         double median_us, p99_us, max_us, rate;
+        double daemon_cpu_us; /* the daemon's CPU time (user + system) per call, -1 if unknown */
         char first_error[160];
 } Stats;
 
@@ -94,6 +95,29 @@ static uint64_t now_ns(void) {
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t) ts.tv_sec * 1000000000ULL + (uint64_t) ts.tv_nsec;
+}
+
+/* The daemon's CPU time so far (utime + stime of /proc/PID/stat), in µs; -1 if unknown. */
+static double daemon_cpu_us(void) {
+        _cleanup_(fclosep) FILE *f = NULL;
+        unsigned long long utime, stime;
+        char path[64], buf[1024], *p;
+        long hz = sysconf(_SC_CLK_TCK);
+        size_t n;
+
+        if (arg_daemon_pid <= 0 || hz <= 0)
+                return -1;
+        snprintf(path, sizeof path, "/proc/%d/stat", (int) arg_daemon_pid);
+        f = fopen(path, "re");
+        if (!f)
+                return -1;
+        n = fread(buf, 1, sizeof buf - 1, f);
+        buf[n] = '\0';
+        /* Fields 14 and 15, counted after the parenthesised command name (field 2). */
+        p = strrchr(buf, ')');
+        if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
+                return -1;
+        return (double) (utime + stime) * 1e6 / (double) hz;
 }
 
 static int cmp_u64(const void *a, const void *b) {
@@ -259,6 +283,7 @@ static int measure(Op op, unsigned n_clients, unsigned count, const char *polkit
         _cleanup_(sd_event_source_unrefp) sd_event_source *timeout = NULL;
         Run run = { .op = op, .target = count, .polkit_subject = polkit_subject };
         uint64_t start, elapsed;
+        double cpu_start, cpu_end;
         int r;
 
         if (n_clients > CLIENTS_MAX || n_clients == 0 || count < n_clients)
@@ -290,6 +315,7 @@ static int measure(Op op, unsigned n_clients, unsigned count, const char *polkit
         if (r < 0)
                 goto finish;
 
+        cpu_start = daemon_cpu_us();
         start = now_ns();
         for (unsigned i = 0; i < n_clients; i++) {
                 r = send_one(&run.clients[i]);
@@ -298,6 +324,7 @@ static int measure(Op op, unsigned n_clients, unsigned count, const char *polkit
         }
         r = sd_event_loop(run.event);
         elapsed = now_ns() - start;
+        cpu_end = daemon_cpu_us();
         if (r < 0)
                 goto finish;
 
@@ -309,6 +336,8 @@ static int measure(Op op, unsigned n_clients, unsigned count, const char *polkit
                 .p99_us = run.replied ? run.latency_ns[(run.replied * 99 + 99) / 100 - 1] / 1000.0 : 0,
                 .max_us = run.replied ? run.latency_ns[run.replied - 1] / 1000.0 : 0,
                 .rate = elapsed ? run.replied * 1e9 / (double) elapsed : 0,
+                .daemon_cpu_us = cpu_start >= 0 && cpu_end >= 0 && run.replied ? (cpu_end - cpu_start) / run.replied
+                                                                               : -1,
         };
         for (unsigned i = run.replied; i > 0 && run.latency_ns[i - 1] >= STALL_NS; i--)
                 ret->stalled++;
@@ -483,6 +512,10 @@ static void print_row(const char *what, const Stats *s) {
         print_time(s->p99_us);
         print_time(s->max_us);
         printf(" %9.0f/s", s->rate);
+        if (s->daemon_cpu_us >= 0)
+                print_time(s->daemon_cpu_us);
+        else
+                printf(" %11s", "-");
         if (s->stalled)
                 printf("  %u call(s) took over 14 s (polkit 122's 15 s stall)", s->stalled);
         if (s->errors)
@@ -650,7 +683,8 @@ int main(int argc, char *argv[]) {
 
         printf("vfio-tokend grant benchmark: device %s of PF %s, daemon pid %d\n", arg_device, pf_address,
                (int) arg_daemon_pid);
-        printf("%-44s %6s %11s %11s %11s %11s\n", "", "calls", "median", "p99", "max", "rate");
+        printf("%-44s %6s %11s %11s %11s %11s %11s\n", "", "calls", "median", "p99", "max", "rate",
+               "daemon CPU");
         print_row("Peer.Ping to the daemon (bus round trip)", &ping);
         for (size_t i = 0; i < N_LEVELS; i++) {
                 snprintf(label, sizeof label, "polkit CheckAuthorization, %u in flight", levels[i]);

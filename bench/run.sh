@@ -9,6 +9,7 @@
 #
 # Usage: bench/run.sh [bench-grant options...], e.g. --grants=2000
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=../tests/integration/lib.sh
 . "$(dirname "$0")/../tests/integration/lib.sh"
 harness_enter_namespace "$@"
 harness_start

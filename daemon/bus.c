@@ -108,11 +108,38 @@ static Pf *find_pf_for_device(Manager *m, Pf *scope, const char *device) {
 
 /* ---- AcquireToken ---- */
 
-typedef struct AcquireRequest {
+/* What a method waiting for polkit needs when the answer comes: the caller as identified when
+ * the call arrived (no second credentials lookup), and the method's arguments. */
+typedef struct AuthRequest {
         Manager *manager;
+        Caller caller;
         char pf[PCI_ADDRESS_MAX];
-        char device[PCI_ADDRESS_MAX];
-} AcquireRequest;
+        char device[PCI_ADDRESS_MAX]; /* AcquireToken */
+        int force;                    /* Rotate */
+} AuthRequest;
+
+static void auth_request_free(void *p) {
+        AuthRequest *req = p;
+
+        if (req) {
+                caller_done(&req->caller);
+                free(req);
+        }
+}
+
+/* Takes over *c (its creds reference) on success. */
+static AuthRequest *auth_request_new(Manager *m, Caller *c, const char *pf, const char *device) {
+        AuthRequest *req = calloc(1, sizeof(AuthRequest));
+
+        if (!req)
+                return NULL;
+        req->manager = m;
+        req->caller = *c;
+        *c = (Caller) {};
+        snprintf(req->pf, sizeof req->pf, "%s", pf);
+        snprintf(req->device, sizeof req->device, "%s", device ?: "");
+        return req;
+}
 
 static int reply_error_errno(sd_bus_message *call, int r, const char *name, const char *fmt, ...) _printf_(4, 5);
 static int reply_error_errno(sd_bus_message *call, int r, const char *name, const char *fmt, ...) {
@@ -190,43 +217,36 @@ static int grant(Manager *m, sd_bus_message *call, const Caller *c, const char *
 }
 
 static void acquire_polkit_done(sd_bus_message *call, int verdict, const sd_bus_error *error, void *userdata) {
-        AcquireRequest *req = userdata;
-        Caller c = {};
-        int r;
+        AuthRequest *req = userdata;
+        const Caller *c = &req->caller;
 
-        r = caller_get(call, &c);
-        if (r < 0) {
-                (void) reply_error_errno(call, r, SD_BUS_ERROR_ACCESS_DENIED, "Cannot identify the caller.");
+        if (verdict == POLKIT_ALLOWED) {
+                (void) grant(req->manager, call, c, req->pf, req->device);
                 return;
         }
-        if (verdict == POLKIT_ALLOWED)
-                (void) grant(req->manager, call, &c, req->pf, req->device);
-        else {
-                audit(LOG_NOTICE, "refuse", &c, req->pf, req->device, 0,
-                      verdict == POLKIT_CHALLENGE ? "needs interactive authorisation"
-                      : verdict < 0              ? "authorisation check failed"
-                                                 : "denied by polkit");
-                if (verdict == POLKIT_CHALLENGE)
-                        (void) reply_error_errno(call, -EACCES, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
-                                                 "Authentication is required to get the VF token of PF %s; "
-                                                 "allow interactive authorisation.",
-                                                 req->pf);
-                else if (verdict < 0)
-                        (void) reply_error_errno(call, verdict, SD_BUS_ERROR_ACCESS_DENIED,
-                                                 "Could not check authorisation with polkit (%s).",
-                                                 error && error->name ? error->name : strerror(-verdict));
-                else
-                        (void) reply_error_errno(call, -EACCES, SD_BUS_ERROR_ACCESS_DENIED,
-                                                 "Not authorised to get the VF token of PF %s (polkit action %s).",
-                                                 req->pf, POLKIT_ACTION_ACQUIRE);
-        }
-        caller_done(&c);
+        audit(LOG_NOTICE, "refuse", c, req->pf, req->device, 0,
+              verdict == POLKIT_CHALLENGE ? "needs interactive authorisation"
+              : verdict < 0              ? "authorisation check failed"
+                                         : "denied by polkit");
+        if (verdict == POLKIT_CHALLENGE)
+                (void) reply_error_errno(call, -EACCES, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
+                                         "Authentication is required to get the VF token of PF %s; "
+                                         "allow interactive authorisation.",
+                                         req->pf);
+        else if (verdict < 0)
+                (void) reply_error_errno(call, verdict, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "Could not check authorisation with polkit (%s).",
+                                         error && error->name ? error->name : strerror(-verdict));
+        else
+                (void) reply_error_errno(call, -EACCES, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "Not authorised to get the VF token of PF %s (polkit action %s).", req->pf,
+                                         POLKIT_ACTION_ACQUIRE);
 }
 
 static int acquire_token(sd_bus_message *call, Manager *m, Pf *scope, sd_bus_error *error) {
         char device[PCI_ADDRESS_MAX];
         const char *details[5];
-        AcquireRequest *req;
+        AuthRequest *req;
         Caller c = {};
         Pf *pf;
         int r;
@@ -260,22 +280,21 @@ static int acquire_token(sd_bus_message *call, Manager *m, Pf *scope, sd_bus_err
                 caller_done(&c);
                 return r;
         }
-        caller_done(&c);
 
-        req = calloc(1, sizeof(AcquireRequest));
-        if (!req)
+        req = auth_request_new(m, &c, pf->config.address, device);
+        if (!req) {
+                caller_done(&c);
                 return -ENOMEM;
-        req->manager = m;
-        memcpy(req->pf, pf->config.address, PCI_ADDRESS_MAX);
-        memcpy(req->device, device, PCI_ADDRESS_MAX);
+        }
         details[0] = "pf";
         details[1] = req->pf;
         details[2] = "device";
         details[3] = req->device;
         details[4] = NULL;
-        r = polkit_check_async(m->polkit, call, POLKIT_ACTION_ACQUIRE, details, acquire_polkit_done, req, free);
+        r = polkit_check_async(m->polkit, call, POLKIT_ACTION_ACQUIRE, details, acquire_polkit_done, req,
+                               auth_request_free);
         if (r < 0) {
-                free(req);
+                auth_request_free(req);
                 return sd_bus_error_set_errnof(error, r, "Failed to start the authorisation check: %m");
         }
         return 1; /* the reply comes from acquire_polkit_done() */
@@ -448,12 +467,6 @@ static int prop_pf_s(sd_bus *bus, const char *path, const char *interface, const
         return sd_bus_message_append(reply, "s", v);
 }
 
-typedef struct RotateRequest {
-        Manager *manager;
-        char pf[PCI_ADDRESS_MAX];
-        int force;
-} RotateRequest;
-
 static int do_rotate(Manager *m, sd_bus_message *call, const Caller *c, const char *pf_address, bool force) {
         Pf *pf = manager_find_pf(m, pf_address);
         int r;
@@ -482,29 +495,23 @@ static int do_rotate(Manager *m, sd_bus_message *call, const Caller *c, const ch
 }
 
 static void rotate_polkit_done(sd_bus_message *call, int verdict, const sd_bus_error *error, void *userdata) {
-        RotateRequest *req = userdata;
-        Caller c = {};
+        AuthRequest *req = userdata;
 
-        if (caller_get(call, &c) < 0) {
-                (void) reply_error_errno(call, -EACCES, SD_BUS_ERROR_ACCESS_DENIED, "Cannot identify the caller.");
+        if (verdict == POLKIT_ALLOWED) {
+                (void) do_rotate(req->manager, call, &req->caller, req->pf, req->force);
                 return;
         }
-        if (verdict == POLKIT_ALLOWED)
-                (void) do_rotate(req->manager, call, &c, req->pf, req->force);
-        else {
-                audit(LOG_NOTICE, "rotate", &c, req->pf, NULL, 0, "refused by polkit");
-                (void) reply_error_errno(call, -EACCES,
-                                         verdict == POLKIT_CHALLENGE ? SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED
-                                                                     : SD_BUS_ERROR_ACCESS_DENIED,
-                                         "Not authorised to rotate the VF token of PF %s (polkit action %s).",
-                                         req->pf, POLKIT_ACTION_ROTATE);
-        }
-        caller_done(&c);
+        audit(LOG_NOTICE, "rotate", &req->caller, req->pf, NULL, 0, "refused by polkit");
+        (void) reply_error_errno(call, -EACCES,
+                                 verdict == POLKIT_CHALLENGE ? SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED
+                                                             : SD_BUS_ERROR_ACCESS_DENIED,
+                                 "Not authorised to rotate the VF token of PF %s (polkit action %s).", req->pf,
+                                 POLKIT_ACTION_ROTATE);
 }
 
 static int method_pf_rotate(sd_bus_message *call, void *userdata, sd_bus_error *error) {
         const char *details[3];
-        RotateRequest *req;
+        AuthRequest *req;
         Pf *pf = userdata;
         Caller c = {};
         int force, r;
@@ -520,21 +527,20 @@ static int method_pf_rotate(sd_bus_message *call, void *userdata, sd_bus_error *
                 caller_done(&c);
                 return r;
         }
-        caller_done(&c);
 
-        req = calloc(1, sizeof(RotateRequest));
-        if (!req)
+        req = auth_request_new(pf->manager, &c, pf->config.address, NULL);
+        if (!req) {
+                caller_done(&c);
                 return -ENOMEM;
-        req->manager = pf->manager;
+        }
         req->force = force;
-        memcpy(req->pf, pf->config.address, PCI_ADDRESS_MAX);
         details[0] = "pf";
         details[1] = req->pf;
         details[2] = NULL;
         r = polkit_check_async(pf->manager->polkit, call, POLKIT_ACTION_ROTATE, details, rotate_polkit_done, req,
-                               free);
+                               auth_request_free);
         if (r < 0) {
-                free(req);
+                auth_request_free(req);
                 return sd_bus_error_set_errnof(error, r, "Failed to start the authorisation check: %m");
         }
         return 1;
