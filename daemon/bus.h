@@ -24,7 +24,6 @@
 
 /* Bounds on what a caller may send. */
 #define BUS_DEVICE_MAX 64
-#define BUS_OPTIONS_MAX 32
 
 typedef struct Manager Manager;
 typedef struct Pf Pf;
