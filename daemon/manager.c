@@ -200,11 +200,6 @@ int manager_run(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to watch signals: %m");
 
-        /* Pings the watchdog on its own when WATCHDOG_USEC is set for us. */
-        r = sd_event_set_watchdog(m->event, true);
-        if (r < 0)
-                log_warning_errno(r, "Failed to enable the watchdog: %m");
-
         for (size_t i = 0; i < m->n_pfs; i++)
                 ready += m->pfs[i]->status == PF_STATUS_READY;
         if (token_pool_used() > 0 && !token_pool_locked())
@@ -213,6 +208,12 @@ int manager_run(Manager *m) {
                 log_debug("Tokens are kept in %s memory.", token_pool_secret() ? "memfd_secret" : "mlock()ed");
         (void) sd_notifyf(false, "READY=1\nSTATUS=Managing %zu PF(s), %u ready.", m->n_pfs, ready);
         log_info("Started: managing %zu PF(s), %u ready.", m->n_pfs, ready);
+
+        /* Pings the watchdog on its own when WATCHDOG_USEC is set for us (the first ping goes out
+         * now, after READY=1). */
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                log_warning_errno(r, "Failed to enable the watchdog: %m");
 
         r = sd_event_loop(m->event);
         if (r < 0)

@@ -44,15 +44,23 @@ check_privileges() {
                 test "$(status_field "$pid" VmLck | awk '{ print $1 }')" -gt 0
 }
 
-# Whether the bus told anyone (dbus-monitor) that the daemon's name got an owner, up to now:
-# a marker signal sent after the question is seen first, so nothing earlier is still on its way.
+# Whether the bus ever announced an owner of the daemon's name (NameOwnerChanged, to dbus-monitor)
+# until now: it first waits for a marker signal sent now, so that earlier signals are all in.
 name_was_taken() {
         local n
-        n=$(grep -c 'member=Marker' "$MONITOR_LOG" || true)
-        busctl --system emit /org/vfio/TestMarker org.vfio.TestMarker Marker >/dev/null 2>&1 || true
-        wait_until test "$(grep -c 'member=Marker' "$MONITOR_LOG")" -gt "$n" ||
-                tk_die "dbus-monitor stopped showing markers"
+        n=$(markers_seen)
+        busctl --system emit /org/vfio/TestMarker org.vfio.TestMarker Marker >/dev/null 2>&1 ||
+                tk_die "could not send a marker signal"
+        wait_until markers_seen_more_than "$n" || tk_die "dbus-monitor did not show the marker"
         grep -qxF "   string \"$TK_BUS_NAME\"" "$MONITOR_LOG"
+}
+
+markers_seen() {
+        grep -c 'member=Marker' "$MONITOR_LOG" || true
+}
+
+markers_seen_more_than() {
+        (($(markers_seen) > $1))
 }
 
 # Every signal from here on, the refused starts included.

@@ -27,8 +27,9 @@ IFACE_PF=org.vfio.Tokend1.PhysicalFunction
 IFACE_LEASE=org.vfio.Tokend1.Lease
 declare -A VF_PID VF_STDIN
 
-# tokend_init: after harness_start, the paths of this test's files (under $TK_TMP), and a check
-# that the programs the tests run are built.
+# tokend_init: after harness_start, the paths of this test's files (under $TK_TMP), and the
+# programs the tests run, copied to $TK_TMP/bin (also put first in PATH): the test users run
+# them, and a build tree in a home directory (0700 on Debian 12) is out of their reach.
 tokend_init() {
         local f
         [[ -n $TK_TMP ]] || tk_die "tokend_init: call harness_start first"
@@ -40,6 +41,13 @@ tokend_init() {
         for f in "$TOKEND" "$TOKENCTL" "$KOPEN" "$MKFIXTURE"; do
                 [[ -x $f ]] || tk_die "$f is not built (make all)"
         done
+        install -d -m 0755 "$TK_TMP/bin"
+        install -m 0755 "$TOKEND" "$TOKENCTL" "$KOPEN" "$MKFIXTURE" "$TK_TMP/bin/"
+        TOKEND=$TK_TMP/bin/${TOKEND##*/}
+        TOKENCTL=$TK_TMP/bin/${TOKENCTL##*/}
+        KOPEN=$TK_TMP/bin/${KOPEN##*/}
+        MKFIXTURE=$TK_TMP/bin/${MKFIXTURE##*/}
+        export PATH=$TK_TMP/bin:$PATH
 }
 
 # wait_until CMD...: poll CMD until it succeeds, for at most TK_STARTUP_TIMEOUT seconds.

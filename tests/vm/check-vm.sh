@@ -2,6 +2,9 @@
 # The VM suite (`make check-vm`, and CI): the real kernel's vfio-pci as the judge, on each guest
 # kernel ($VM_KERNELS, default "6.1 6.12"):
 #  - job-vf-token.sh: the VF token basics with vf-open (PF bind, VFs, no/wrong/right token);
+#  - job-daemon.sh: the installed daemon (`make install DESTDIR=...` here, copied into the guest),
+#    a real dbus-daemon and polkitd, unprivileged clients: setup from nvme, grants and refusals,
+#    a forced rotation, kill -9 and restarts, crashes injected in a rotation (one boot);
 #  - if tests/scenarios/vfio-scenarios is built: its scenario table run on the real kernel in the
 #    guest, compared line by line with the same table run on the kernel model on the host.
 # Ends with "N passed, N failed". Exit: 0 all passed, 1 something failed, 77 (automake's skip)
@@ -12,9 +15,16 @@ set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
 builddir=${top_builddir:-$top}
+# The VM's cache (kernels, initramfs, logs): CI points VM_CACHE at a directory it keeps between
+# runs. Absolute, as the guest is told paths in it.
 cache=${VM_CACHE:-$here/cache}
+if ! mkdir -p "$cache" || ! cache=$(cd "$cache" && pwd); then
+        echo "FAIL: VM cache $cache cannot be made"
+        echo "0 passed, 1 failed"
+        exit 1
+fi
 export VM_CACHE=$cache
-export VM_TIMEOUT=${VM_TIMEOUT:-150}   # per VM run; a good one takes well under a minute
+export VM_TIMEOUT=${VM_TIMEOUT:-150}   # per VM run; a good one takes well under a minute (daemon: 90 s)
 ci=no
 [ "${CI:-}" = true ] && ci=yes
 read -r -a kernels <<<"${VM_KERNELS:-6.1 6.12}"
@@ -71,6 +81,15 @@ else
         echo "NOTE: $scen not built: scenario comparison with the kernel model not run"
 fi
 
+# The installed files of the daemon job: staged here by `make install DESTDIR=` (under TCG a
+# make install in the guest takes 20 s), copied over the guest's / by the job.
+dest=$work/destdir
+if ! ${MAKE:-make} -C "$builddir" install DESTDIR="$dest" > "$work/install.log" 2>&1; then
+        fail "make install DESTDIR=... (for the daemon job)"
+        tail -n 20 "$work/install.log" | sed 's/^/  /'
+        dest=
+fi
+
 # Runs one guest job; the VM not completing it is one failed check. Output in $work/out.
 vm() {
         local what=$1 rc
@@ -84,20 +103,41 @@ vm() {
         return $rc
 }
 
+# count KVER WHAT RC: adds the PASS/FAIL lines of a job's output ($work/out) to ours; a job that
+# failed without saying which check failed is one more failure.
+count() {
+        local kver=$1 what=$2 rc=$3 n m
+        n=$(grep -c '^PASS: ' "$work/out")
+        m=$(grep -c '^FAIL: ' "$work/out")
+        grep -E '^(PASS|FAIL): ' "$work/out" | sed "s/^\(PASS\|FAIL\): /\1: $kver: /"
+        passed=$((passed + n)) failed=$((failed + m))
+        if [ "$m" != 0 ]; then
+                # The job's own notes (got/want, logs) for the failed checks.
+                grep -vE '^(PASS|FAIL): ' "$work/out" | sed 's/^/  /'
+        elif [ "$rc" != 0 ] && [ "$rc" != 124 ] && [ "$rc" != 125 ]; then
+                fail "$kver $what exits 0 (exit $rc)"
+                sed 's/^/  /' "$work/out"
+        fi
+}
+
 for kver in "${kvers[@]}"; do
         log=$cache/logs/$kver
         echo "=== $kver ==="
 
         vm "$kver VF token basics" --log "$log-vf-token.log" --env "VF_OPEN=$vf_open" \
                 "$kver" -- "$here/job-vf-token.sh"
-        rc=$?
-        n=$(grep -c '^PASS: ' "$work/out")
-        m=$(grep -c '^FAIL: ' "$work/out")
-        grep -E '^(PASS|FAIL): ' "$work/out" | sed "s/^\(PASS\|FAIL\): /\1: $kver: /"
-        passed=$((passed + n)) failed=$((failed + m))
-        if [ $rc != 0 ] && [ $rc != 124 ] && [ $rc != 125 ] && [ "$m" = 0 ]; then
-                fail "$kver VF token job exits 0 (exit $rc)"
-                sed 's/^/  /' "$work/out"
+        count "$kver" "VF token job" $?
+
+        if [ -n "$dest" ]; then
+                # Its own share, so the source tree stays read-only (copy-on-write) in the guest.
+                rm -rf "$work/daemon" && mkdir -p "$work/daemon"
+                vm "$kver daemon" --log "$log-daemon.log" --share "$work/daemon" \
+                        --env "VF_OPEN=$vf_open" --env "top_builddir=$builddir" --env "top_srcdir=$top" \
+                        --env "VM_DESTDIR=$dest" --env "VM_OUT=$work/daemon" \
+                        "$kver" -- "$here/job-daemon.sh"
+                count "$kver" "daemon job" $?
+                # The daemon's own log, next to the console log, for a look after a failure.
+                cp "$work/daemon/daemon.log" "$log-daemon-tokend.log" 2>/dev/null || true
         fi
 
         [ -x "$scen" ] && [ -s "$work/model.out" ] || continue

@@ -8,6 +8,9 @@
 #   --bind-pf        bind the PF to vfio-pci before COMMAND (default: left on nvme)
 #   --vfs N          also create N VFs (implies --bind-pf)
 #   --no-prep        do not load the vfio modules nor clear the PF's reset_method
+#   --init=KIND      the guest's PID 1: "plain" (default; guest-init runs COMMAND) or "systemd"
+#                    (guest-init-systemd: the same prep, then systemd 252 boots multi-user.target
+#                    and a job unit runs COMMAND; its journal is appended to the console log)
 #   --extra-devices  add a second SR-IOV PF on nvme at 0000:02:00.0 whose VF 0000:02:00.1 is
 #                    bound to vfio-pci ($VM_OTHER_VF), and a plain (non-SR-IOV) device on
 #                    vfio-pci at 0000:03:00.0 ($VM_PLAIN); the prep sets them up
@@ -38,16 +41,24 @@ cache=${VM_CACHE:-$here/cache}
 
 msg() { echo "run-vm: $*" >&2; }
 die() { msg "$*"; exit 125; }
+
+# Absolute: the guest is given paths in it (the kernel's modules).
+if ! mkdir -p "$cache" || ! cache=$(cd "$cache" && pwd); then
+        die "cannot make the VM cache $cache"
+fi
+export VM_CACHE=$cache
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit "${1:-0}"; }
 
 prep=yes numvfs='' share=$top cwd='' timeout=${VM_TIMEOUT:-300} log='' mem=1024 smp=${VM_SMP:-1}
-verbose=no kernel='' extra=no
+verbose=no kernel='' extra=no init=plain
 guest_env=()
 while [ $# -gt 0 ]; do
         case $1 in
         --bind-pf) numvfs=${numvfs:-0} ;;
         --vfs) numvfs=$2; shift ;;
         --no-prep) prep=no ;;
+        --init=*) init=${1#--init=} ;;
+        --init) init=$2; shift ;;
         --extra-devices) extra=yes ;;
         --share) share=$2; shift ;;
         --cwd) cwd=$2; shift ;;
@@ -71,6 +82,11 @@ cwd=${cwd:-$share}
 case "$share$cwd" in *[[:space:]]*) die "paths with white space are not supported" ;; esac
 [ "$prep" = yes ] || [ -z "$numvfs" ] || die "--bind-pf/--vfs need the prep (drop --no-prep)"
 [ "$prep" = yes ] || [ "$extra" = no ] || die "--extra-devices needs the prep (drop --no-prep)"
+case $init in
+plain) stage2=$here/guest-init ;;
+systemd) stage2=$here/guest-init-systemd ;;
+*) die "--init wants plain or systemd" ;;
+esac
 
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (run tests/vm/fetch-kernels.sh)"
 [ -x /bin/busybox ] || die "busybox missing (run tests/vm/fetch-kernels.sh)"
@@ -196,7 +212,7 @@ else
 fi
 append="console=ttyS0 $quiet panic=-1 intel_iommu=on mitigations=off tsc=reliable no_timer_check"
 append+=" i8042.noaux i8042.nopnp 8250.nr_uarts=1 random.trust_cpu=on"
-append+=" vm.init=$here/guest-init vm.share=$share"
+append+=" vm.init=$stage2 vm.share=$share"
 
 # shellcheck disable=SC2054
 qemu=(qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot
@@ -234,6 +250,9 @@ fi
 
 if [ -s "$run/dmesg" ]; then
         { echo; echo "===== dmesg at the end of the job ====="; cat "$run/dmesg"; } >> "$log"
+fi
+if [ -s "$run/journal" ]; then
+        { echo; echo "===== journal at the end of the job ====="; cat "$run/journal"; } >> "$log"
 fi
 if [ $rc = 124 ]; then
         :
