@@ -150,6 +150,13 @@ check_eq "unknown option key and unknown device: InvalidArgs, not NoSuchDevice" 
 check_eq "PhysicalFunction.AcquireToken checks its arguments first too" \
         "$(call bob "$PF" "$IFACE_PF" AcquireToken 'sa{sv}' "$VF1" 1 foo s bar)" \
         org.freedesktop.DBus.Error.InvalidArgs
+# A long key whose 64th byte falls inside a UTF-8 character: the daemon echoes at most 64 bytes
+# of it, and must cut at a character boundary or it cannot build the reply at all (found by
+# fuzz/fuzz-bus-options.c).
+long_key="$(printf 'a%.0s' {1..63})é"
+check_eq "a 64-byte key cut inside a UTF-8 character: still a clean InvalidArgs" \
+        "$(call bob "${MANAGER[@]}" AcquireToken 'sa{sv}' "$VF1" 1 "$long_key" s x)" \
+        org.freedesktop.DBus.Error.InvalidArgs
 check_eq "the refused calls left no lease" "$(prop "$PF" "$IFACE_PF" Leases)" "ao 0"
 
 # --- exec: the command gets the token, and the lease lives exactly as long as the command.
