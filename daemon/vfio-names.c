@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Owns the words for the kernel boundary: the names of the VFIO APIs and fd kinds, and what each
- * error of each VFIO operation means to an admin. Shared by daemon/vfio.c and the kernel model's
- * backend (tests/model/vfio-model.c), which must explain the same errors the same way. */
+/* Owns the words for the kernel boundary (daemon/vfio.c): the names of the VFIO APIs and fd
+ * kinds, and what each error of each VFIO operation means to an admin. */
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Owns the kernel boundary: the only file that issues VFIO ioctls (include/uapi/linux/vfio.h).
  * It opens a PF through the legacy group/container API (Linux >= 5.7 for VF tokens), probes and
- * sets its VF token, and checks fds handed back from the fd store. The kernel model's backend
- * (tests/model/vfio-model.c) implements the same interface for tests, with the same sequence. */
+ * sets its VF token, and checks fds handed back from the fd store. The sequence goes through a
+ * table of the system calls it needs (vfio-syscalls.h): the kernel's, defined here, or the kernel
+ * model's (tests/model/vfio-model.c), which test binaries install, so that tests run this very
+ * sequence. */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/vfio.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "pci-address.h"
+#include "vfio-syscalls.h"
 #include "vfio.h"
 
 struct VfioPf {
@@ -30,6 +34,42 @@ typedef union VfTokenFeature {
         struct vfio_device_feature header;
         uint8_t raw[sizeof(struct vfio_device_feature) + TOKEN_SIZE];
 } VfTokenFeature;
+
+/* The kernel's side of vfio-syscalls.h: the daemon's only open(2)/ioctl(2) calls on VFIO nodes. */
+static int kernel_open_node(const char *path) {
+        int fd;
+
+        fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
+        return fd < 0 ? negative_errno() : fd;
+}
+
+static int kernel_fstat_is_chr(int fd) {
+        struct stat st;
+
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        return S_ISCHR(st.st_mode);
+}
+
+static int kernel_ioctl(int fd, unsigned long request, void *arg) {
+        int r;
+
+        r = ioctl(fd, request, arg);
+        return r < 0 ? negative_errno() : r;
+}
+
+static const VfioSyscalls kernel_syscalls = {
+        .open_node = kernel_open_node,
+        .fstat_is_chr = kernel_fstat_is_chr,
+        .ioctl = kernel_ioctl,
+};
+
+/* Every step of the sequence below goes through this table, never to the kernel directly. */
+static const VfioSyscalls *sys = &kernel_syscalls;
+
+void vfio_set_syscalls(const VfioSyscalls *s) {
+        sys = s ?: &kernel_syscalls;
+}
 
 static VfioPf *vfio_pf_new(VfioApi api, const char *address) {
         VfioPf *pf;
@@ -67,10 +107,8 @@ int vfio_pf_fd(const VfioPf *pf, VfioFdKind kind) {
 static int open_node(const char *path) {
         int fd;
 
-        fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return errno == EACCES ? -EPERM : negative_errno();
-        return fd;
+        fd = sys->open_node(path);
+        return fd == -EACCES ? -EPERM : fd;
 }
 
 /* Type1v2 where the kernel has it (all kernels with VF tokens do), else Type1. */
@@ -78,10 +116,10 @@ static int container_iommu_type(int container_fd, unsigned long *ret) {
         static const unsigned long types[] = { VFIO_TYPE1v2_IOMMU, VFIO_TYPE1_IOMMU };
 
         for (size_t i = 0; i < ELEMENTSOF(types); i++) {
-                int r = ioctl(container_fd, VFIO_CHECK_EXTENSION, types[i]);
+                int r = sys->ioctl(container_fd, VFIO_CHECK_EXTENSION, (void *) (uintptr_t) types[i]);
 
                 if (r < 0)
-                        return negative_errno();
+                        return r;
                 if (r > 0) {
                         *ret = types[i];
                         return 0;
@@ -103,9 +141,9 @@ static int group_open(VfioPf *pf, const char *dev_root, int iommu_group, const T
         if (fd < 0)
                 return fd;
         pf->fds[VFIO_FD_CONTAINER] = fd;
-        r = ioctl(fd, VFIO_GET_API_VERSION);
+        r = sys->ioctl(fd, VFIO_GET_API_VERSION, NULL);
         if (r < 0)
-                return negative_errno();
+                return r;
         if (r != VFIO_API_VERSION)
                 return -EPROTO;
         /* Ask before attaching a group, so a kernel without Type1 fails with a clear error. */
@@ -120,14 +158,17 @@ static int group_open(VfioPf *pf, const char *dev_root, int iommu_group, const T
         if (fd < 0)
                 return fd;
         pf->fds[VFIO_FD_GROUP] = fd;
-        if (ioctl(fd, VFIO_GROUP_GET_STATUS, &status) < 0)
-                return negative_errno();
+        r = sys->ioctl(fd, VFIO_GROUP_GET_STATUS, &status);
+        if (r < 0)
+                return r;
         if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE))
                 return -EXDEV;
-        if (ioctl(fd, VFIO_GROUP_SET_CONTAINER, &pf->fds[VFIO_FD_CONTAINER]) < 0)
-                return negative_errno();
-        if (ioctl(pf->fds[VFIO_FD_CONTAINER], VFIO_SET_IOMMU, iommu_type) < 0)
-                return negative_errno();
+        r = sys->ioctl(fd, VFIO_GROUP_SET_CONTAINER, &pf->fds[VFIO_FD_CONTAINER]);
+        if (r < 0)
+                return r;
+        r = sys->ioctl(pf->fds[VFIO_FD_CONTAINER], VFIO_SET_IOMMU, (void *) (uintptr_t) iommu_type);
+        if (r < 0)
+                return r;
 
         if (token) {
                 _cleanup_token_string_ TokenString t;
@@ -136,11 +177,10 @@ static int group_open(VfioPf *pf, const char *dev_root, int iommu_group, const T
                 snprintf(name, sizeof name, "%s vf_token=%s", pf->address, t.s);
         } else
                 snprintf(name, sizeof name, "%s", pf->address);
-        fd = ioctl(pf->fds[VFIO_FD_GROUP], VFIO_GROUP_GET_DEVICE_FD, name);
-        r = fd < 0 ? negative_errno() : 0;
+        fd = sys->ioctl(pf->fds[VFIO_FD_GROUP], VFIO_GROUP_GET_DEVICE_FD, name);
         explicit_bzero(name, sizeof name);
-        if (r < 0)
-                return r;
+        if (fd < 0)
+                return fd;
         pf->fds[VFIO_FD_DEVICE] = fd; /* the kernel opens it O_CLOEXEC */
         return 0;
 }
@@ -169,13 +209,14 @@ int vfio_pf_open(const char *dev_root, VfioApi api, const char *address, int iom
 }
 
 static int fd_check_chr(int fd) {
-        struct stat st;
+        int r;
 
         if (fd < 0)
                 return -EBADF;
-        if (fstat(fd, &st) < 0)
-                return negative_errno();
-        return S_ISCHR(st.st_mode) ? 0 : -EBADFD;
+        r = sys->fstat_is_chr(fd);
+        if (r < 0)
+                return r;
+        return r > 0 ? 0 : -EBADFD;
 }
 
 /* Each fd must be what it is named: a container of our API version, a group attached to a
@@ -190,17 +231,19 @@ static int adopt_check(const int fds[static _VFIO_FD_MAX]) {
                 if (r < 0)
                         return r;
         }
-        r = ioctl(fds[VFIO_FD_CONTAINER], VFIO_GET_API_VERSION);
+        r = sys->ioctl(fds[VFIO_FD_CONTAINER], VFIO_GET_API_VERSION, NULL);
         if (r < 0)
-                return negative_errno();
+                return r;
         if (r != VFIO_API_VERSION)
                 return -EBADFD;
-        if (ioctl(fds[VFIO_FD_GROUP], VFIO_GROUP_GET_STATUS, &status) < 0)
-                return negative_errno();
+        r = sys->ioctl(fds[VFIO_FD_GROUP], VFIO_GROUP_GET_STATUS, &status);
+        if (r < 0)
+                return r;
         if (!(status.flags & VFIO_GROUP_FLAGS_CONTAINER_SET))
                 return -EBADFD;
-        if (ioctl(fds[VFIO_FD_DEVICE], VFIO_DEVICE_GET_INFO, &info) < 0)
-                return negative_errno();
+        r = sys->ioctl(fds[VFIO_FD_DEVICE], VFIO_DEVICE_GET_INFO, &info);
+        if (r < 0)
+                return r;
         if (!(info.flags & VFIO_DEVICE_FLAGS_PCI))
                 return -EBADFD;
         return 0;
@@ -236,7 +279,7 @@ int vfio_pf_adopt(VfioApi api, const char *address, int fds[static _VFIO_FD_MAX]
 
 static int feature_token(VfioPf *pf, uint32_t flags, const Token *token) {
         VfTokenFeature f = {};
-        int r = 0;
+        int r;
 
         if (pf->fds[VFIO_FD_DEVICE] < 0)
                 return -EBADF;
@@ -244,10 +287,9 @@ static int feature_token(VfioPf *pf, uint32_t flags, const Token *token) {
         f.header.flags = flags | VFIO_DEVICE_FEATURE_PCI_VF_TOKEN;
         if (token)
                 memcpy(f.header.data, token->bytes, TOKEN_SIZE);
-        if (ioctl(pf->fds[VFIO_FD_DEVICE], VFIO_DEVICE_FEATURE, &f) < 0)
-                r = negative_errno();
+        r = sys->ioctl(pf->fds[VFIO_FD_DEVICE], VFIO_DEVICE_FEATURE, &f);
         explicit_bzero(&f, sizeof f);
-        return r;
+        return r < 0 ? r : 0;
 }
 
 int vfio_pf_probe_token(VfioPf *pf) {

@@ -2,8 +2,8 @@
 #pragma once
 
 /* The kernel boundary: the only interface through which the daemon issues VFIO ioctls.
- * daemon/vfio.c implements it on the real kernel; tests/model/vfio-model.c implements it on
- * the model of the kernel's token rules, linked only into test binaries.
+ * daemon/vfio.c implements it; test binaries run the very same code on the kernel model by
+ * swapping its system calls (daemon/vfio-syscalls.h, tests/model/vfio-model.c).
  *
  * A VfioPf is one opened PF: with the legacy API a container fd, a group fd and a device fd;
  * with the iommufd cdev API (a later backend) an iommufd and a device fd. The daemon opens each
