@@ -75,6 +75,12 @@ check_in() { # DIR TARGET
         return $rc
 }
 
+distcheck() { # DIR
+        make -C "$1" -j"$jobs" distcheck >"$1/distcheck.log" 2>&1 && return 0
+        tail -n 80 "$1/distcheck.log"
+        return 1
+}
+
 if stage "build (-Werror)" build "$src/_build"; then
         stage "make check" check_in "$src/_build" check
         if make -C "$src/_build" -j"$jobs" check-valgrind > "$src/_build/valgrind.out" 2>&1; then
@@ -87,8 +93,7 @@ if stage "build (-Werror)" build "$src/_build"; then
         passed=$((passed + ${v%% *}))
         failed=$((failed + ${v##* }))
         stage "fuzz smoke runs" make -C "$src/_build" check-fuzz
-        stage "make distcheck" make -C "$src/_build" -j"$jobs" distcheck >"$src/_build/distcheck.log" 2>&1 ||
-                tail -n 80 "$src/_build/distcheck.log"
+        stage "make distcheck" distcheck "$src/_build"
         stage "VM suite (real kernel)" check_in "$src/_build" check-vm
 else
         failed=$((failed + 1))
