@@ -209,8 +209,18 @@ static int get_all(sd_bus *bus, const char *path, const char *interface, const P
         return r < 0 ? -EBADMSG : 0;
 }
 
-static bool error_is_vanished(const sd_bus_error *e) {
-        return sd_bus_error_has_names(e, SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_INTERFACE);
+/* get_all() of an object that may have gone since it was listed: that is no error, but 0 (and
+ * the struct is left as it was). 1 if it was read. */
+static int get_all_if_present(sd_bus *bus, const char *path, const char *interface, const PropMap *map,
+                              sd_bus_error *e, void *userdata) {
+        int r;
+
+        r = get_all(bus, path, interface, map, e, userdata);
+        if (r < 0 && sd_bus_error_has_names(e, SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_INTERFACE)) {
+                sd_bus_error_free(e);
+                return 0;
+        }
+        return r < 0 ? r : 1;
 }
 
 /* Every managed PF with its properties, in the daemon's order. Returns an exit code. */
@@ -252,12 +262,8 @@ static int get_pfs(sd_bus *bus, PfInfo **ret, size_t *ret_n) {
                 goto bad_message;
 
         for (size_t i = 0; i < n; i++) {
-                r = get_all(bus, pfs[i].path, VFIO_TOKEN_PF_INTERFACE, pf_props, &e, pfs + i);
-                if (r < 0 && error_is_vanished(&e)) {
-                        /* Removed since the listing: show what the list said. */
-                        sd_bus_error_free(&e);
-                        continue;
-                }
+                /* One removed since the listing shows what the list said. */
+                r = get_all_if_present(bus, pfs[i].path, VFIO_TOKEN_PF_INTERFACE, pf_props, &e, pfs + i);
                 if (r < 0) {
                         r = tokenctl_fail(r, &e, "failed to read the properties of %s", pfs[i].address);
                         pf_infos_free(pfs, n);
@@ -354,6 +360,15 @@ static void table_add(Table *t, const char *format, ...) {
         t->cells[t->n_cells++] = s;
 }
 
+/* Starts a table with these column headings (NULL-terminated), one column each. */
+static void table_begin(Table *t, const char *const *headings) {
+        *t = (Table) {};
+        for (const char *const *h = headings; *h; h++) {
+                table_add(t, "%s", *h);
+                t->n_columns++;
+        }
+}
+
 static void table_done(Table *t) {
         for (size_t i = 0; i < t->n_cells; i++)
                 free(t->cells[i]);
@@ -402,6 +417,15 @@ static void pf_to_json(JsonOut *j, const PfInfo *pf) {
         json_end_object(j);
 }
 
+/* A list field of pf_print(): its items one a line under each other, or "-" for none. */
+static void print_strv_field(const char *label, char **l) {
+        printf("%18s", label);
+        if (!l || !l[0])
+                printf(" -\n");
+        for (char **i = l; i && *i; i++)
+                printf("%s%s\n", i == l ? " " : "                   ", *i);
+}
+
 static void pf_print(const PfInfo *pf) {
         char ts[64];
 
@@ -411,48 +435,39 @@ static void pf_print(const PfInfo *pf) {
         printf("%18s %s\n", "Driver:", strdash(pf->driver));
         printf("%18s %s\n", "Api:", strdash(pf->api));
         printf("%18s %" PRIu32 " of %" PRIu32 "\n", "NumVFs:", pf->num_vfs, pf->total_vfs);
-        printf("%18s", "VirtualFunctions:");
-        if (!pf->virtual_functions || !pf->virtual_functions[0])
-                printf(" -\n");
-        for (char **i = pf->virtual_functions; i && *i; i++)
-                printf("%s%s\n", i == pf->virtual_functions ? " " : "                   ", *i);
+        print_strv_field("VirtualFunctions:", pf->virtual_functions);
         printf("%18s %" PRIu64 "\n", "TokenGeneration:", pf->token_generation);
         printf("%18s %s\n", "TokenSetTimestamp:", format_timestamp(ts, sizeof(ts), pf->token_set_timestamp));
-        printf("%18s", "Leases:");
-        if (!pf->leases || !pf->leases[0])
-                printf(" -\n");
-        for (char **i = pf->leases; i && *i; i++)
-                printf("%s%s\n", i == pf->leases ? " " : "                   ", *i);
+        print_strv_field("Leases:", pf->leases);
+}
+
+/* --json of a list of PFs: an array of their objects. Frees pfs; returns an exit code. */
+static int pfs_print_json_and_free(PfInfo *pfs, size_t n) {
+        JsonOut j = JSON_OUT_INIT;
+
+        json_begin_array(&j);
+        for (size_t i = 0; i < n; i++)
+                pf_to_json(&j, pfs + i);
+        json_end_array(&j);
+        pf_infos_free(pfs, n);
+        return tokenctl_json_print(&j);
 }
 
 int verb_list(sd_bus *bus, int argc, char **argv) {
         PfInfo *pfs = NULL;
         size_t n = 0;
-        Table t = { .n_columns = 8 };
-        JsonOut j = JSON_OUT_INIT;
+        Table t;
         int r;
 
         r = get_pfs(bus, &pfs, &n);
         if (r != EXIT_OK)
                 return r;
 
-        if (arg_json) {
-                json_begin_array(&j);
-                for (size_t i = 0; i < n; i++)
-                        pf_to_json(&j, pfs + i);
-                json_end_array(&j);
-                pf_infos_free(pfs, n);
-                return tokenctl_json_print(&j);
-        }
+        if (arg_json)
+                return pfs_print_json_and_free(pfs, n);
 
-        table_add(&t, "ADDRESS");
-        table_add(&t, "DRIVER");
-        table_add(&t, "STATE");
-        table_add(&t, "API");
-        table_add(&t, "VFS");
-        table_add(&t, "GENERATION");
-        table_add(&t, "TOKEN SET");
-        table_add(&t, "LEASES");
+        table_begin(&t, (const char *const[]) {
+                "ADDRESS", "DRIVER", "STATE", "API", "VFS", "GENERATION", "TOKEN SET", "LEASES", NULL });
         for (size_t i = 0; i < n; i++) {
                 char ts[64];
 
@@ -472,10 +487,10 @@ int verb_list(sd_bus *bus, int argc, char **argv) {
 int verb_status(sd_bus *bus, int argc, char **argv) {
         PfInfo *pfs = NULL;
         size_t n = 0;
-        JsonOut j = JSON_OUT_INIT;
         int r;
 
         if (argc > 1) {
+                JsonOut j = JSON_OUT_INIT;
                 PfInfo pf;
 
                 r = get_pf(bus, argv[1], &pf);
@@ -495,14 +510,8 @@ int verb_status(sd_bus *bus, int argc, char **argv) {
         if (r != EXIT_OK)
                 return r;
 
-        if (arg_json) {
-                json_begin_array(&j);
-                for (size_t i = 0; i < n; i++)
-                        pf_to_json(&j, pfs + i);
-                json_end_array(&j);
-                pf_infos_free(pfs, n);
-                return tokenctl_json_print(&j);
-        }
+        if (arg_json)
+                return pfs_print_json_and_free(pfs, n);
 
         for (size_t i = 0; i < n; i++) {
                 if (i > 0)
@@ -517,7 +526,7 @@ int verb_leases(sd_bus *bus, int argc, char **argv) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         PfInfo *pfs = NULL;
         size_t n = 0;
-        Table t = { .n_columns = 7 };
+        Table t = {};
         JsonOut j = JSON_OUT_INIT;
         int r;
 
@@ -527,28 +536,18 @@ int verb_leases(sd_bus *bus, int argc, char **argv) {
 
         if (arg_json)
                 json_begin_array(&j);
-        else {
-                table_add(&t, "LEASE");
-                table_add(&t, "PF");
-                table_add(&t, "DEVICE");
-                table_add(&t, "OWNER");
-                table_add(&t, "UID");
-                table_add(&t, "PID");
-                table_add(&t, "ACQUIRED");
-        }
+        else
+                table_begin(&t, (const char *const[]) {
+                        "LEASE", "PF", "DEVICE", "OWNER", "UID", "PID", "ACQUIRED", NULL });
 
         for (size_t i = 0; i < n; i++)
                 for (char **p = pfs[i].leases; p && *p; p++) {
                         LeaseInfo l = {};
                         char ts[64];
 
-                        r = get_all(bus, *p, VFIO_TOKEN_LEASE_INTERFACE, lease_props, &e, &l);
-                        if (r < 0 && error_is_vanished(&e)) {
-                                /* Ended since the PF was read. */
-                                sd_bus_error_free(&e);
-                                lease_info_done(&l);
+                        r = get_all_if_present(bus, *p, VFIO_TOKEN_LEASE_INTERFACE, lease_props, &e, &l);
+                        if (r == 0) /* ended since the PF was read */
                                 continue;
-                        }
                         if (r < 0) {
                                 r = tokenctl_fail(r, &e, "failed to read lease %s", *p);
                                 lease_info_done(&l);

@@ -101,32 +101,27 @@ int test_read_file_at(int dir_fd, const char *path, char **ret, size_t *ret_size
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *buf = NULL;
         size_t size = 0, allocated = 0;
+        ssize_t n;
 
         fd = openat(dir_fd, path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return negative_errno();
-        for (;;) {
-                ssize_t n;
-
-                if (allocated - size < 2) {
-                        size_t a = allocated ? allocated * 2 : 4096;
-                        char *p = realloc(buf, a);
+        do {
+                if (size + 1 >= allocated) {
+                        char *p = realloc(buf, allocated + 4096);
 
                         if (!p)
                                 return -ENOMEM;
                         buf = p;
-                        allocated = a;
+                        allocated += 4096;
                 }
                 n = read(fd, buf + size, allocated - size - 1);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (n == 0)
-                        break;
-                size += (size_t) n;
-        }
+                if (n > 0)
+                        size += (size_t) n;
+        } while (n > 0);
+        if (n < 0)
+                return negative_errno();
+
         buf[size] = '\0';
         if (ret_size)
                 *ret_size = size;
@@ -136,25 +131,16 @@ int test_read_file_at(int dir_fd, const char *path, char **ret, size_t *ret_size
 
 int test_write_file_at(int dir_fd, const char *path, const void *data, size_t size, mode_t mode) {
         _cleanup_close_ int fd = -1;
-        const char *p = data;
+        ssize_t n;
 
         fd = openat(dir_fd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
         if (fd < 0)
                 return negative_errno();
-        while (size > 0) {
-                ssize_t n = write(fd, p, size);
-
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (n == 0)
-                        return -EIO;
-                p += n;
-                size -= (size_t) n;
-        }
-        return 0;
+        /* Test files are small: one write() takes them whole, or something is wrong. */
+        n = write(fd, data, size);
+        if (n < 0)
+                return negative_errno();
+        return (size_t) n == size ? 0 : -EIO;
 }
 
 /* ---- A daemon on the kernel model --------------------------------------------------------- */
@@ -277,21 +263,12 @@ int test_opener_open(TestOpener *o, const char *dev_root, int group, const char 
 
 /* ---- The service manager ------------------------------------------------------------------ */
 
-static int notify_address(const char *dir, struct sockaddr_un *ret) {
-        *ret = (struct sockaddr_un) { .sun_family = AF_UNIX };
-        if (snprintf(ret->sun_path, sizeof ret->sun_path, "%s/notify", dir) >= (int) sizeof ret->sun_path)
-                return -ENAMETOOLONG;
-        return 0;
-}
-
 int test_notify_open(const char *dir) {
         _cleanup_close_ int fd = -1;
-        struct sockaddr_un sa;
-        int r;
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
-        r = notify_address(dir, &sa);
-        if (r < 0)
-                return r;
+        if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s/notify", dir) >= (int) sizeof sa.sun_path)
+                return -ENAMETOOLONG;
         fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return negative_errno();
@@ -302,12 +279,8 @@ int test_notify_open(const char *dir) {
         return TAKE_FD(fd);
 }
 
-int test_notify_close(int fd, const char *dir) {
-        struct sockaddr_un sa;
-
+int test_notify_close(int fd) {
         unsetenv("NOTIFY_SOCKET");
-        if (dir && notify_address(dir, &sa) >= 0)
-                (void) unlink(sa.sun_path);
         return safe_close(fd);
 }
 

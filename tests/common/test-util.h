@@ -85,10 +85,11 @@ typedef struct TestNotify {
         size_t n_fds;
 } TestNotify;
 
-/* Binds a datagram socket at <dir>/notify and points NOTIFY_SOCKET at it; returns the socket. */
+/* Binds a datagram socket at <dir>/notify and points NOTIFY_SOCKET at it; returns the socket. The
+ * socket's file goes with the directory. */
 int test_notify_open(const char *dir);
-/* Unsets NOTIFY_SOCKET, closes the socket and removes <dir>/notify. Returns -1. */
-int test_notify_close(int fd, const char *dir);
+/* Unsets NOTIFY_SOCKET and closes the socket. Returns -1. */
+int test_notify_close(int fd);
 
 /* Receives the next message: 1, or 0 if none comes within timeout_msec (0: none is queued), or
  * -errno (-EMSGSIZE if it was cut). The fds passed with it are moved to 300 and up, well clear of

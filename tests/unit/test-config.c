@@ -5,7 +5,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include "macro.h"
 /* Not "config.h": with automake's -I. that is the generated autoheader file of the same name. */
 #include "config.h"
+#include "test-util.h"
 
 #define SEC(x) ((uint64_t) (x) * USEC_PER_SEC)
 
@@ -23,35 +23,27 @@
 
 /* Each test works in its own directory under topdir; main() removes topdir at the end, so
  * nothing is left behind even when a test fails half-way (in its forked child). */
-static char topdir[64];
-static char tmpdir[96];
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        /* Undo the tests' chmod 000, but never through a symlink: one points at /dev/null. */
-        if (flag != FTW_SL && flag != FTW_SLN)
-                (void) chmod(path, 0700);
-        return remove(path);
-}
+static char *topdir;
+static char *tmpdir;
 
 static void tmpdir_setup(void) {
-        snprintf(tmpdir, sizeof tmpdir, "%s/XXXXXX", topdir);
+        ck_assert_int_ge(asprintf(&tmpdir, "%s/XXXXXX", topdir), 0);
         ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 }
 
+/* test_rm_rf() never follows a symlink, nor chmod()s through one: one here points at /dev/null. */
 static void tmpdir_teardown(void) {
-        ck_assert_int_eq(nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+        ck_assert_int_eq(test_rm_rf(tmpdir), 0);
+        tmpdir = mfree(tmpdir);
 }
 
 /* Writes `size` bytes of `data` (or strlen(data) if size is -1) to tmpdir/name. */
 static char *write_file_n(const char *name, const char *data, ssize_t size) {
-        _cleanup_close_ int fd = -1;
-        char *path;
         size_t n = size < 0 ? strlen(data) : (size_t) size;
+        char *path;
 
         ck_assert_int_ge(asprintf(&path, "%s/%s", tmpdir, name), 0);
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(write(fd, data, n), (ssize_t) n);
+        ck_assert_int_eq(test_write_file_at(AT_FDCWD, path, data, n, 0644), 0);
         return path;
 }
 
@@ -710,23 +702,21 @@ static Suite *config_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr;
-        int failed;
+        int failed, r;
 
-        strcpy(topdir, "/tmp/test-config-XXXXXX");
-        if (!mkdtemp(topdir)) {
-                perror("mkdtemp");
+        r = test_tmpdir_new("test-config", &topdir);
+        if (r < 0) {
+                fprintf(stderr, "mkdtemp: %s\n", strerror(-r));
                 return EXIT_FAILURE;
         }
 
-        sr = srunner_create(config_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
+        failed = TEST_RUN_SUITE(config_suite());
 
-        if (nftw(topdir, rm_one, 16, FTW_DEPTH | FTW_PHYS) < 0) {
-                perror("removing test directory");
+        r = test_rm_rf(topdir);
+        if (r < 0) {
+                fprintf(stderr, "removing test directory: %s\n", strerror(-r));
                 failed++;
         }
+        free(topdir);
         return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

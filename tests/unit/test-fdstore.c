@@ -8,14 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "fdstore.h"
+#include "test-util.h"
 
 #define ADDR "0000:3b:00.0"
 
@@ -44,87 +42,26 @@ END_TEST
 
 /* ---- Pushing ---------------------------------------------------------------------------- */
 
-static char sock_dir[256];
+static char *sock_dir;
 static int notify_fd = -1;
 
 /* A bound datagram socket in a fresh directory, and NOTIFY_SOCKET pointing at it. */
 static void notify_setup(void) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        const char *t = getenv("TMPDIR");
-
-        snprintf(sock_dir, sizeof sock_dir, "%s/test-fdstore-XXXXXX", t && *t ? t : "/tmp");
-        ck_assert_ptr_nonnull(mkdtemp(sock_dir));
-        ck_assert_int_lt(snprintf(sa.sun_path, sizeof sa.sun_path, "%s/notify", sock_dir),
-                         (int) sizeof sa.sun_path);
-        notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        ck_assert_int_eq(test_tmpdir_new("test-fdstore", &sock_dir), 0);
+        notify_fd = test_notify_open(sock_dir);
         ck_assert_int_ge(notify_fd, 0);
-        ck_assert_int_eq(bind(notify_fd, (struct sockaddr *) &sa, sizeof sa), 0);
-        ck_assert_int_eq(setenv("NOTIFY_SOCKET", sa.sun_path, 1), 0);
 }
 
 static void notify_teardown(void) {
-        char path[300];
-
-        unsetenv("NOTIFY_SOCKET");
-        notify_fd = safe_close(notify_fd);
-        snprintf(path, sizeof path, "%s/notify", sock_dir);
-        (void) unlink(path);
-        (void) rmdir(sock_dir);
-}
-
-typedef struct Datagram {
-        char text[256];
-        int fds[4];
-        size_t n_fds;
-} Datagram;
-
-static void datagram_done(Datagram *d) {
-        for (size_t i = 0; i < d->n_fds; i++)
-                safe_close(d->fds[i]);
-        d->n_fds = 0;
+        notify_fd = test_notify_close(notify_fd);
+        (void) test_rm_rf(sock_dir);
+        sock_dir = mfree(sock_dir);
 }
 
 /* The next datagram: 1, or 0 if none is queued, or -errno. No check assertions in here: it also
  * runs in the children below. */
-static int receive(Datagram *ret) {
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int) * 4) + CMSG_SPACE(sizeof(struct ucred))];
-        } control;
-        struct iovec iov = { .iov_base = ret->text, .iov_len = sizeof ret->text - 1 };
-        struct msghdr mh = {
-                .msg_iov = &iov,
-                .msg_iovlen = 1,
-                .msg_control = &control,
-                .msg_controllen = sizeof control,
-        };
-        ssize_t n;
-
-        memset(ret, 0, sizeof *ret);
-        n = recvmsg(notify_fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-        if (n < 0)
-                return errno == EAGAIN ? 0 : -errno;
-        ret->text[n] = '\0';
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-                        size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-
-                        /* Kept well above 3.., where the children place passed fds. */
-                        for (size_t i = 0; i < k; i++) {
-                                int fd, high;
-
-                                memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-                                high = fcntl(fd, F_DUPFD_CLOEXEC, 300);
-                                close(fd);
-                                if (ret->n_fds < ELEMENTSOF(ret->fds))
-                                        ret->fds[ret->n_fds++] = high;
-                                else
-                                        close(high);
-                        }
-                }
-        if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
-                return -EMSGSIZE;
-        return 1;
+static int receive(TestNotify *ret) {
+        return test_notify_receive(notify_fd, 0, ret);
 }
 
 static bool same_file(int a, int b) {
@@ -143,7 +80,7 @@ static int new_file(void) {
 }
 
 static void expect_push(const char *name, int original) {
-        Datagram d;
+        TestNotify d;
         char want[128];
 
         ck_assert_int_eq(receive(&d), 1);
@@ -151,11 +88,11 @@ static void expect_push(const char *name, int original) {
         ck_assert_str_eq(d.text, want);
         ck_assert_uint_eq(d.n_fds, 1);
         ck_assert(same_file(d.fds[0], original));
-        datagram_done(&d);
+        test_notify_done(&d);
 }
 
 static void expect_remove(const char *name) {
-        Datagram d;
+        TestNotify d;
         char want[128];
 
         ck_assert_int_eq(receive(&d), 1);
@@ -173,12 +110,12 @@ static void expect_remove_all(void) {
 }
 
 static bool nothing_queued(void) {
-        Datagram d;
+        TestNotify d;
         int r;
 
         r = receive(&d);
         ck_assert_int_ge(r, 0);
-        datagram_done(&d);
+        test_notify_done(&d);
         return r == 0;
 }
 
@@ -267,14 +204,6 @@ END_TEST
  * whatever the test framework keeps there (check's own channel in fork mode). The child reports
  * failures on stderr and through its exit status; it must not call ck_assert. */
 
-#define CHILD_CHECK(expr)                                                                        \
-        do {                                                                                     \
-                if (!(expr)) {                                                                   \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #expr); \
-                        _exit(1);                                                                \
-                }                                                                                \
-        } while (0)
-
 #define MAX_PASSED 32
 
 typedef struct Passed {
@@ -297,35 +226,13 @@ static bool is_open(int fd) {
 /* Places the files `src` (fresh ones if NULL) at 3, 4, ... (inheritable, as after exec) and sets
  * LISTEN_* for them. */
 static void pass_fds(Passed *p, const char *const *names, const int *src, size_t n) {
-        char buf[2048] = "", num[32];
-        int tmp[MAX_PASSED];
-
         CHILD_CHECK(n <= MAX_PASSED);
-        /* Moved well above the target range first, so that dup2 clobbers nothing we need. */
+        CHILD_CHECK(test_pass_fds(names, src, n) == 0);
         for (size_t i = 0; i < n; i++) {
-                int fd = src ? src[i] : memfd_create("passed", MFD_CLOEXEC);
-
-                CHILD_CHECK(fd >= 0);
-                tmp[i] = fcntl(fd, F_DUPFD_CLOEXEC, 200);
-                CHILD_CHECK(tmp[i] >= 200);
-                if (!src)
-                        close(fd);
-        }
-        for (size_t i = 0; i < n; i++) {
-                CHILD_CHECK(dup2(tmp[i], SD_LISTEN_FDS_START + (int) i) == SD_LISTEN_FDS_START + (int) i);
-                close(tmp[i]);
                 p->names[i] = names[i];
                 p->inodes[i] = inode_of(SD_LISTEN_FDS_START + (int) i);
-                if (i > 0)
-                        strcat(buf, ":");
-                strcat(buf, names[i]);
         }
         p->n = n;
-        snprintf(num, sizeof num, "%d", (int) getpid());
-        CHILD_CHECK(setenv("LISTEN_PID", num, 1) == 0);
-        snprintf(num, sizeof num, "%zu", n);
-        CHILD_CHECK(setenv("LISTEN_FDS", num, 1) == 0);
-        CHILD_CHECK(setenv("LISTEN_FDNAMES", buf, 1) == 0);
 }
 
 static ino_t passed_inode(const Passed *p, const char *name) {
@@ -336,21 +243,7 @@ static ino_t passed_inode(const Passed *p, const char *name) {
         return 0;
 }
 
-static void run_in_child(void (*fn)(void)) {
-        int status;
-        pid_t pid;
-
-        pid = fork();
-        ck_assert_int_ge(pid, 0);
-        if (pid == 0) {
-                fn();
-                _exit(0);
-        }
-        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child failed (status %d)", status);
-}
-
-static void child_collect_take(void) {
+static void child_collect_take(void *userdata) {
         static const char *const names[] = {
                 /* a full group-API set, in an order of systemd's choosing */
                 "pf-0000_3b_00.0-device", "pf-0000_3b_00.0-container", "pf-0000_3b_00.0-group",
@@ -430,11 +323,11 @@ static void child_collect_take(void) {
 }
 
 START_TEST(test_collect_take) {
-        run_in_child(child_collect_take);
+        ck_assert_int_eq(test_run_in_child(child_collect_take, NULL), 0);
 }
 END_TEST
 
-static void child_collect_empty(void) {
+static void child_collect_empty(void *userdata) {
         FdStore *s = NULL;
         char **left;
         int fds[_VFIO_FD_MAX];
@@ -465,11 +358,11 @@ static void child_collect_empty(void) {
 }
 
 START_TEST(test_collect_empty) {
-        run_in_child(child_collect_empty);
+        ck_assert_int_eq(test_run_in_child(child_collect_empty, NULL), 0);
 }
 END_TEST
 
-static void child_collect_mismatch(void) {
+static void child_collect_mismatch(void *userdata) {
         static const char *const names[] = { "a", "b", "c" };
         FdStore *s = NULL;
         Passed p = {};
@@ -485,17 +378,17 @@ static void child_collect_mismatch(void) {
 }
 
 START_TEST(test_collect_mismatch) {
-        run_in_child(child_collect_mismatch);
+        ck_assert_int_eq(test_run_in_child(child_collect_mismatch, NULL), 0);
 }
 END_TEST
 
 /* The round trip a restart makes: push, then receive the same fds back under the same names. */
-static void child_round_trip(void) {
+static void child_round_trip(void *userdata) {
         int orig[_VFIO_FD_MAX], fds[_VFIO_FD_MAX], got[_VFIO_FD_MAX], r;
         const char *names[_VFIO_FD_MAX];
         char namebuf[_VFIO_FD_MAX][64];
         Passed p = {};
-        Datagram d[_VFIO_FD_MAX];
+        TestNotify d[_VFIO_FD_MAX];
         FdStore *s = NULL;
 
         for (size_t k = 0; k < _VFIO_FD_MAX; k++) {
@@ -518,7 +411,7 @@ static void child_round_trip(void) {
         /* As the service manager passes them back at the next start. */
         pass_fds(&p, names, got, _VFIO_FD_MAX);
         for (size_t k = 0; k < _VFIO_FD_MAX; k++)
-                datagram_done(&d[k]);
+                test_notify_done(&d[k]);
         CHILD_CHECK(fdstore_collect(&s) == 0);
         r = fdstore_take(s, ADDR, fds);
         CHILD_CHECK(r == VFIO_API_GROUP);
@@ -531,7 +424,7 @@ static void child_round_trip(void) {
 }
 
 START_TEST(test_round_trip) {
-        run_in_child(child_round_trip);
+        ck_assert_int_eq(test_run_in_child(child_round_trip, NULL), 0);
 }
 END_TEST
 
@@ -562,12 +455,4 @@ static Suite *fdstore_suite(void) {
         return s;
 }
 
-int main(void) {
-        SRunner *sr = srunner_create(fdstore_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+DEFINE_TEST_MAIN(fdstore_suite);

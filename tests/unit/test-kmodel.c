@@ -18,6 +18,7 @@
 #include "fixture.h"
 #include "kmodel.h"
 #include "scenarios.h"
+#include "test-util.h"
 #include "vfio.h"
 
 #define PF "0000:01:00.0"
@@ -690,12 +691,4 @@ static Suite *kmodel_suite(void) {
         return s;
 }
 
-int main(void) {
-        SRunner *sr = srunner_create(kmodel_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+DEFINE_TEST_MAIN(kmodel_suite);

@@ -9,25 +9,20 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "fixture.h"
 #include "kmodel.h"
-#include "log.h"
 #include "manager.h"
 #include "pf.h"
 #include "state.h"
+#include "test-util.h"
 
 #define PF_A "0000:01:00.0"   /* vfio-pci, 2 of 4 VFs: served */
 #define VF_A1 "0000:01:00.1"
@@ -43,58 +38,22 @@
 #define SECTION(a) "[PhysicalFunction]\nAddress=" a "\n"
 #define CONF_A SECTION(PF_A)
 
-static Fixture *fixture;
-static char tmp_root[PATH_MAX - 64];
-static char state_dir[PATH_MAX];
+static TestEnv env;
 
 static void setup(void) {
-        const char *t = getenv("TMPDIR");
-
-        /* Whatever service manager runs the tests is not to get our fds. */
-        unsetenv("NOTIFY_SOCKET");
-        unsetenv("LISTEN_PID");
-        unsetenv("LISTEN_FDS");
-        unsetenv("LISTEN_FDNAMES");
-        log_set_target_journal(0);
-        ck_assert_int_eq(fixture_new(NULL, &fixture), 0);
-        ck_assert_int_eq(fixture_add_pf(fixture, PF_A, "vfio-pci", 4, 2, A_GROUP), 0);
-        snprintf(tmp_root, sizeof tmp_root, "%s/test-manager-XXXXXX", t && *t ? t : "/tmp");
-        ck_assert_ptr_nonnull(mkdtemp(tmp_root));
-        snprintf(state_dir, sizeof state_dir, "%s/state", tmp_root);
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        (void) remove(path);
-        return 0;
+        ck_assert_int_eq(test_env_setup(&env, "test-manager", PF_A, A_GROUP), 0);
 }
 
 static void teardown(void) {
-        fixture = fixture_free(fixture);
-        (void) nftw(tmp_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        test_env_done(&env);
 }
 
 /* ---- Helpers (no check assertions: some run in forked children) ------------------------- */
 
-static int manager_make(const char *conf, Manager **ret) {
-        const ManagerPaths paths = {
-                .sysfs_root = fixture_sysfs(fixture),
-                .dev_root = fixture_dev(fixture),
-                .state_dir = state_dir,
-        };
-        _cleanup_strv_free_ char **errors = NULL;
-        Config *c = NULL;
-        int r;
-
-        r = config_load_string("test.conf", conf, &c, &errors);
-        if (r < 0)
-                return r;
-        return manager_new(c, &paths, ret);
-}
-
 static Manager *manager_up(const char *conf) {
         Manager *m = NULL;
 
-        ck_assert_int_eq(manager_make(conf, &m), 0);
+        ck_assert_int_eq(test_env_manager_new(&env, conf, &m), 0);
         ck_assert_int_eq(manager_start(m), 0);
         return m;
 }
@@ -102,7 +61,7 @@ static Manager *manager_up(const char *conf) {
 static bool model_has(const char *pf, const Token *t) {
         _cleanup_token_ Token k = {};
 
-        return kmodel_peek_token(fixture_dev(fixture), pf, &k) == 0 && token_equal(&k, t);
+        return kmodel_peek_token(fixture_dev(env.fixture), pf, &k) == 0 && token_equal(&k, t);
 }
 
 static bool same_file(int a, int b) {
@@ -120,7 +79,7 @@ static char *containers(void) {
         struct dirent *de;
         DIR *d;
 
-        snprintf(path, sizeof path, "%s/vfio/" KMODEL_STATE_DIR "/containers", fixture_dev(fixture));
+        snprintf(path, sizeof path, "%s/vfio/" KMODEL_STATE_DIR "/containers", fixture_dev(env.fixture));
         d = opendir(path);
         if (!d)
                 return NULL;
@@ -153,69 +112,17 @@ static char *containers(void) {
         return joined;
 }
 
-/* A VF user (QEMU, DPDK): its fds, opened through the model. */
-typedef struct Opener {
-        int container, group, device;
-} Opener;
-
-static void opener_close(Opener *o) {
-        o->device = safe_close(o->device);
-        o->group = safe_close(o->group);
-        o->container = safe_close(o->container);
-}
-
-static int opener_open(Opener *o, const char *address, int group, const Token *t) {
-        _cleanup_token_string_ TokenString s;
-        char name[128];
-
-        *o = (Opener) { -1, -1, -1 };
-        token_to_string(t, &s);
-        snprintf(name, sizeof name, "%s vf_token=%s", address, s.s);
-        o->container = kmodel_open_container(fixture_dev(fixture));
-        o->group = kmodel_open_group(fixture_dev(fixture), group);
-        if (o->container < 0 || o->group < 0 || kmodel_group_set_container(o->group, o->container) < 0 ||
-            kmodel_set_iommu(o->container, VFIO_TYPE1v2_IOMMU) < 0) {
-                opener_close(o);
-                return -EIO;
-        }
-        o->device = kmodel_group_get_device_fd(o->group, name);
-        explicit_bzero(name, sizeof name);
-        if (o->device < 0) {
-                int r = o->device;
-
-                o->device = -1;
-                opener_close(o);
-                return r;
-        }
-        return 0;
-}
-
-static bool vf_works(const Opener *o) {
+static bool vf_works(const TestOpener *o) {
         struct vfio_device_info info = { .argsz = sizeof info };
 
         return kmodel_device_get_info(o->device, &info) == 0;
-}
-
-static void make_due(sd_event_source *s) {
-        clockid_t clock;
-        uint64_t now;
-
-        ck_assert_ptr_nonnull(s);
-        ck_assert_int_eq(sd_event_source_get_time_clock(s, &clock), 0);
-        ck_assert_int_ge(sd_event_now(sd_event_source_get_event(s), clock, &now), 0);
-        ck_assert_int_eq(sd_event_source_set_time(s, now), 0);
-}
-
-static void run_loop(Manager *m) {
-        for (unsigned i = 0; i < 8; i++)
-                ck_assert_int_ge(sd_event_run(m->event, 0), 0);
 }
 
 static bool state_file_exists(const char *address) {
         char name[64], path[PATH_MAX + 64];
 
         state_file_name(address, name, sizeof name);
-        snprintf(path, sizeof path, "%s/%s", state_dir, name);
+        snprintf(path, sizeof path, "%s/%s", env.state_dir, name);
         return access(path, F_OK) == 0;
 }
 
@@ -226,11 +133,11 @@ START_TEST(test_unusable_pfs_never_fatal) {
         Manager *m;
         Pf *a, *b, *c, *d, *e, *f, *g;
 
-        ck_assert_int_eq(fixture_add_device(fixture, PF_C, "vfio-pci", 10), 0);
-        ck_assert_int_eq(fixture_add_pf(fixture, PF_D, "ixgbe", 4, 2, 20), 0);
-        ck_assert_int_eq(fixture_add_pf(fixture, PF_E, "vfio-pci", 2, 1, 30), 0);
-        ck_assert_int_eq(fixture_add_pf(fixture, PF_F, "vfio-pci", 2, 0, -1), 0);
-        ck_assert_int_eq(fixture_add_pf(fixture, PF_G, NULL, 2, 0, 40), 0);
+        ck_assert_int_eq(fixture_add_device(env.fixture, PF_C, "vfio-pci", 10), 0);
+        ck_assert_int_eq(fixture_add_pf(env.fixture, PF_D, "ixgbe", 4, 2, 20), 0);
+        ck_assert_int_eq(fixture_add_pf(env.fixture, PF_E, "vfio-pci", 2, 1, 30), 0);
+        ck_assert_int_eq(fixture_add_pf(env.fixture, PF_F, "vfio-pci", 2, 0, -1), 0);
+        ck_assert_int_eq(fixture_add_pf(env.fixture, PF_G, NULL, 2, 0, 40), 0);
 
         /* The served ones listed among, before and after the others. */
         m = manager_up(SECTION(PF_B) SECTION(PF_C) SECTION(PF_A) SECTION(PF_D) SECTION(PF_F)
@@ -263,8 +170,8 @@ START_TEST(test_unusable_pfs_never_fatal) {
                 ck_assert_int_eq(manager_rotate_pf(m, *p, true, "test"), -EAGAIN);
         }
         /* Nothing touched the device on another driver. */
-        ck_assert_int_eq(kmodel_device_is_open(fixture_dev(fixture), PF_D), 0);
-        ck_assert_int_eq(kmodel_peek_token(fixture_dev(fixture), PF_D, &ta), -EMEDIUMTYPE);
+        ck_assert_int_eq(kmodel_device_is_open(fixture_dev(env.fixture), PF_D), 0);
+        ck_assert_int_eq(kmodel_peek_token(fixture_dev(env.fixture), PF_D, &ta), -EMEDIUMTYPE);
 
         /* The others are served, each with a token of its own. */
         ck_assert_int_eq(a->status, PF_STATUS_READY);
@@ -288,9 +195,9 @@ START_TEST(test_unusable_pfs_never_fatal) {
         manager_log_summary(m);
 
         /* The admin binds D to vfio-pci: the retry brings it up, the others stay as they are. */
-        ck_assert_int_eq(fixture_set_driver(fixture, PF_D, "vfio-pci"), 0);
-        make_due(d->retry_timer);
-        run_loop(m);
+        ck_assert_int_eq(fixture_set_driver(env.fixture, PF_D, "vfio-pci"), 0);
+        ck_assert_int_eq(test_make_due(d->retry_timer), 0);
+        ck_assert_int_eq(test_run_loop(m->event), 0);
         ck_assert_int_eq(d->status, PF_STATUS_READY);
         ck_assert_ptr_null(d->retry_timer);
         ck_assert_uint_eq(d->state->generation, 1);
@@ -315,88 +222,34 @@ END_TEST
 START_TEST(test_state_dir_refused) {
         Manager *m = NULL;
 
-        ck_assert_int_eq(mkdir(state_dir, 0700), 0);
-        ck_assert_int_eq(chmod(state_dir, 0755), 0);
-        ck_assert_int_eq(manager_make(CONF_A, &m), 0);
+        ck_assert_int_eq(mkdir(env.state_dir, 0700), 0);
+        ck_assert_int_eq(chmod(env.state_dir, 0755), 0);
+        ck_assert_int_eq(test_env_manager_new(&env, CONF_A, &m), 0);
         ck_assert_int_eq(manager_start(m), -EPERM);
-        ck_assert_int_eq(kmodel_device_is_open(fixture_dev(fixture), PF_A), 0);
+        ck_assert_int_eq(kmodel_device_is_open(fixture_dev(env.fixture), PF_A), 0);
         manager_free(m);
 }
 END_TEST
 
 /* ---- The fd store ------------------------------------------------------------------------- */
 
-static char sock_dir[PATH_MAX - 64];
 static int notify_fd = -1;
 
+/* A stand-in for the service manager's NOTIFY_SOCKET. */
 static void notify_setup(void) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        const char *t = getenv("TMPDIR");
-
         setup();
-        snprintf(sock_dir, sizeof sock_dir, "%s/test-manager-sock-XXXXXX", t && *t ? t : "/tmp");
-        ck_assert_ptr_nonnull(mkdtemp(sock_dir));
-        ck_assert_int_lt(snprintf(sa.sun_path, sizeof sa.sun_path, "%s/notify", sock_dir),
-                         (int) sizeof sa.sun_path);
-        notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        notify_fd = test_notify_open(env.tmp_root);
         ck_assert_int_ge(notify_fd, 0);
-        ck_assert_int_eq(bind(notify_fd, (struct sockaddr *) &sa, sizeof sa), 0);
-        ck_assert_int_eq(setenv("NOTIFY_SOCKET", sa.sun_path, 1), 0);
 }
 
 static void notify_teardown(void) {
-        char path[PATH_MAX];
-
-        unsetenv("NOTIFY_SOCKET");
-        notify_fd = safe_close(notify_fd);
-        snprintf(path, sizeof path, "%s/notify", sock_dir);
-        (void) unlink(path);
-        (void) rmdir(sock_dir);
+        notify_fd = test_notify_close(notify_fd);
         teardown();
 }
 
-typedef struct Datagram {
-        char text[256];
-        int fd; /* -1: none */
-        size_t n_fds;
-} Datagram;
-
-/* The next message to the service manager: 1, 0 if none is queued, or -errno. Received fds are
- * moved well above 3.., where the children place passed fds. */
-static int receive(Datagram *ret) {
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int) * 4) + CMSG_SPACE(sizeof(struct ucred))];
-        } control;
-        struct iovec iov = { .iov_base = ret->text, .iov_len = sizeof ret->text - 1 };
-        struct msghdr mh = {
-                .msg_iov = &iov,
-                .msg_iovlen = 1,
-                .msg_control = &control,
-                .msg_controllen = sizeof control,
-        };
-        ssize_t n;
-
-        memset(ret, 0, sizeof *ret);
-        ret->fd = -1;
-        n = recvmsg(notify_fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-        if (n < 0)
-                return errno == EAGAIN ? 0 : -errno;
-        ret->text[n] = '\0';
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-                        for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
-                                int fd;
-
-                                memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-                                if (ret->fd < 0)
-                                        ret->fd = fcntl(fd, F_DUPFD_CLOEXEC, 300);
-                                close(fd);
-                                ret->n_fds++;
-                        }
-        if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
-                return -EMSGSIZE;
-        return 1;
+/* The next message to the service manager: 1, 0 if none is queued, or -errno. */
+static int receive(TestNotify *ret) {
+        return test_notify_receive(notify_fd, 0, ret);
 }
 
 /* Expects the three FDSTORE=1 messages of a PF's group-API fds, one fd each, in kind order;
@@ -404,70 +257,24 @@ static int receive(Datagram *ret) {
 static void receive_pushed(const char *address, int ret_fds[static _VFIO_FD_MAX]) {
         for (VfioFdKind k = 0; k < _VFIO_FD_MAX; k++) {
                 char name[64], expected[128];
-                Datagram d;
+                TestNotify d;
 
                 fdstore_name(address, VFIO_API_GROUP, k, name, sizeof name);
                 snprintf(expected, sizeof expected, "FDSTORE=1\nFDNAME=%s", name);
                 ck_assert_int_eq(receive(&d), 1);
                 ck_assert_str_eq(d.text, expected);
                 ck_assert_uint_eq(d.n_fds, 1);
-                ck_assert_int_ge(d.fd, 0);
-                ret_fds[k] = d.fd;
+                ck_assert_int_ge(d.fds[0], 0);
+                ret_fds[k] = d.fds[0];
         }
 }
 
 static bool nothing_queued(void) {
-        Datagram d;
+        TestNotify d;
         int r = receive(&d);
 
-        safe_close(d.fd);
+        test_notify_done(&d);
         return r == 0;
-}
-
-#define CHILD_CHECK(expr)                                                                        \
-        do {                                                                                     \
-                if (!(expr)) {                                                                   \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #expr); \
-                        _exit(1);                                                                \
-                }                                                                                \
-        } while (0)
-
-/* In a child: places `fds` at 3, 4, ... as the service manager passes them after exec, with
- * LISTEN_* naming them. */
-static void pass_fds(const char *const *names, const int *fds, size_t n) {
-        char buf[1024] = "", num[32];
-        int tmp[16];
-
-        CHILD_CHECK(n <= ELEMENTSOF(tmp));
-        /* Moved out of the way first, so that dup2 clobbers nothing still needed. */
-        for (size_t i = 0; i < n; i++)
-                CHILD_CHECK((tmp[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 200)) >= 200);
-        for (size_t i = 0; i < n; i++) {
-                CHILD_CHECK(dup2(tmp[i], SD_LISTEN_FDS_START + (int) i) == SD_LISTEN_FDS_START + (int) i);
-                close(tmp[i]);
-                if (i > 0)
-                        strcat(buf, ":");
-                strcat(buf, names[i]);
-        }
-        snprintf(num, sizeof num, "%d", (int) getpid());
-        CHILD_CHECK(setenv("LISTEN_PID", num, 1) == 0);
-        snprintf(num, sizeof num, "%zu", n);
-        CHILD_CHECK(setenv("LISTEN_FDS", num, 1) == 0);
-        CHILD_CHECK(setenv("LISTEN_FDNAMES", buf, 1) == 0);
-}
-
-static void run_in_child(void (*fn)(void *), void *userdata) {
-        int status;
-        pid_t pid;
-
-        pid = fork();
-        ck_assert_int_ge(pid, 0);
-        if (pid == 0) {
-                fn(userdata);
-                _exit(0);
-        }
-        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child failed (status %d)", status);
 }
 
 typedef struct Restart {
@@ -492,9 +299,9 @@ static void child_restart_adopts(void *userdata) {
                 names[i] = namebuf[i];
                 fds[i] = rs->kept[order[i]];
         }
-        pass_fds(names, fds, ELEMENTSOF(order));
+        CHILD_CHECK(test_pass_fds(names, fds, ELEMENTSOF(order)) == 0);
 
-        CHILD_CHECK(manager_make(CONF_A, &m) == 0);
+        CHILD_CHECK(test_env_manager_new(&env, CONF_A, &m) == 0);
         CHILD_CHECK(manager_start(m) == 0);
         pf = manager_find_pf(m, PF_A);
         CHILD_CHECK(pf);
@@ -526,7 +333,7 @@ static void restart_adopts(void (*crash)(Manager *m, Pf *pf, Token *ret_next)) {
         int again[_VFIO_FD_MAX];
         Manager *m;
         Pf *pf;
-        Opener vmm;
+        TestOpener vmm;
 
         m = manager_up(CONF_A);
         pf = manager_find_pf(m, PF_A);
@@ -537,7 +344,7 @@ static void restart_adopts(void (*crash)(Manager *m, Pf *pf, Token *ret_next)) {
                 ck_assert(same_file(rs.kept[k], vfio_pf_fd(pf->vfio, k)));
         token_copy(&rs.token, pf->state->current);
         rs.generation = 1;
-        ck_assert_int_eq(opener_open(&vmm, VF_A1, VF_A1_GROUP, &rs.token), 0);
+        ck_assert_int_eq(test_opener_open(&vmm, fixture_dev(env.fixture), VF_A1_GROUP, VF_A1, &rs.token), 0);
         if (crash) {
                 crash(m, pf, &rs.token);
                 rs.generation = 2;
@@ -545,12 +352,12 @@ static void restart_adopts(void (*crash)(Manager *m, Pf *pf, Token *ret_next)) {
 
         /* The daemon stops (or dies): the service manager's copies keep the PF open. */
         manager_free(m);
-        ck_assert_int_eq(kmodel_device_is_open(fixture_dev(fixture), PF_A), 1);
+        ck_assert_int_eq(kmodel_device_is_open(fixture_dev(env.fixture), PF_A), 1);
         ck_assert(vf_works(&vmm));
         rs.containers = containers();
         ck_assert_ptr_nonnull(rs.containers);
 
-        run_in_child(child_restart_adopts, &rs);
+        ck_assert_int_eq(test_run_in_child(child_restart_adopts, &rs), 0);
 
         /* The restarted daemon handed the same fds back to the service manager. */
         receive_pushed(PF_A, again);
@@ -561,7 +368,7 @@ static void restart_adopts(void (*crash)(Manager *m, Pf *pf, Token *ret_next)) {
         }
         ck_assert(vf_works(&vmm));
         ck_assert(model_has(PF_A, &rs.token));
-        ck_assert_int_eq(state_dir_open(state_dir, &dir_fd), 0);
+        ck_assert_int_eq(state_dir_open(env.state_dir, &dir_fd), 0);
         ck_assert_int_eq(state_load(dir_fd, PF_A, &disk), 0);
         ck_assert_uint_eq(disk->generation, rs.generation);
         ck_assert(token_equal(disk->current, &rs.token));
@@ -570,8 +377,8 @@ static void restart_adopts(void (*crash)(Manager *m, Pf *pf, Token *ret_next)) {
         /* Only when the service manager lets go as well is the PF closed. */
         for (VfioFdKind k = 0; k < _VFIO_FD_MAX; k++)
                 safe_close(rs.kept[k]);
-        ck_assert_int_eq(kmodel_device_is_open(fixture_dev(fixture), PF_A), 0);
-        opener_close(&vmm);
+        ck_assert_int_eq(kmodel_device_is_open(fixture_dev(env.fixture), PF_A), 0);
+        test_opener_close(&vmm);
         free(rs.containers);
         token_wipe(&rs.token);
 }
@@ -608,17 +415,17 @@ static void child_restart_stale(void *userdata) {
         for (size_t i = 0; i < ELEMENTSOF(names); i++) {
                 int fd = memfd_create("stale", MFD_CLOEXEC);
 
-                /* Kept clear of 3.., where pass_fds() puts them. */
+                /* Kept clear of 3.., where test_pass_fds() puts them. */
                 CHILD_CHECK(fd >= 0);
                 CHILD_CHECK((fds[i] = fcntl(fd, F_DUPFD_CLOEXEC, 100)) >= 100);
                 close(fd);
                 CHILD_CHECK(fstat(fds[i], &passed[i]) == 0);
         }
-        pass_fds(names, fds, ELEMENTSOF(names));
+        CHILD_CHECK(test_pass_fds(names, fds, ELEMENTSOF(names)) == 0);
         for (size_t i = 0; i < ELEMENTSOF(names); i++)
                 close(fds[i]);
 
-        CHILD_CHECK(manager_make(CONF_A, &m) == 0);
+        CHILD_CHECK(test_env_manager_new(&env, CONF_A, &m) == 0);
         CHILD_CHECK(manager_start(m) == 0);
         pf = manager_find_pf(m, PF_A);
         CHILD_CHECK(pf && pf->status == PF_STATUS_READY);
@@ -641,9 +448,9 @@ static void child_restart_stale(void *userdata) {
 START_TEST(test_fdstore_stale_fds) {
         int fds[_VFIO_FD_MAX];
         unsigned removes = 0;
-        Datagram d;
+        TestNotify d;
 
-        run_in_child(child_restart_stale, NULL);
+        ck_assert_int_eq(test_run_in_child(child_restart_stale, NULL), 0);
 
         /* First the service manager is asked to drop the stale set (every name this PF could
          * have), and only then is the reopened PF's set handed over: the other order would make
@@ -655,7 +462,7 @@ START_TEST(test_fdstore_stale_fds) {
         }
         ck_assert_uint_eq(removes, 5); /* container, group, device, iommufd, cdev */
         ck_assert_str_eq(d.text, "FDSTORE=1\nFDNAME=pf-0000_01_00.0-container");
-        safe_close(d.fd);
+        test_notify_done(&d);
         for (VfioFdKind k = VFIO_FD_GROUP; k < _VFIO_FD_MAX; k++) {
                 char name[64], expected[128];
 
@@ -663,7 +470,7 @@ START_TEST(test_fdstore_stale_fds) {
                 snprintf(expected, sizeof expected, "FDSTORE=1\nFDNAME=%s", name);
                 ck_assert_int_eq(receive(&d), 1);
                 ck_assert_str_eq(d.text, expected);
-                fds[k] = d.fd;
+                fds[k] = d.fds[0];
         }
         ck_assert(nothing_queued());
         ck_assert_int_eq(kmodel_fd_kind(fds[VFIO_FD_GROUP]), KMODEL_FD_GROUP);
@@ -693,12 +500,4 @@ static Suite *manager_suite(void) {
         return s;
 }
 
-int main(void) {
-        SRunner *sr = srunner_create(manager_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+DEFINE_TEST_MAIN(manager_suite);

@@ -3,6 +3,7 @@
 #include <errno.h>
 
 #include "pci-address.h"
+#include "test-util.h"
 
 START_TEST(test_valid) {
         char a[PCI_ADDRESS_MAX];
@@ -43,19 +44,15 @@ START_TEST(test_escape) {
 }
 END_TEST
 
-int main(void) {
+static Suite *pci_address_suite(void) {
         Suite *s = suite_create("pci-address");
         TCase *tc = tcase_create("core");
-        SRunner *sr;
-        int failed;
 
         tcase_add_test(tc, test_valid);
         tcase_add_test(tc, test_invalid);
         tcase_add_test(tc, test_escape);
         suite_add_tcase(s, tc);
-        sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? 0 : 1;
+        return s;
 }
+
+DEFINE_TEST_MAIN(pci_address_suite);

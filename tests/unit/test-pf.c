@@ -8,8 +8,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,10 +18,10 @@
 #include "fixture.h"
 #include "kmodel.h"
 #include "lease.h"
-#include "log.h"
 #include "manager.h"
 #include "pf.h"
 #include "state.h"
+#include "test-util.h"
 
 #define PF "0000:01:00.0"
 #define VF1 "0000:01:00.1"
@@ -36,52 +34,23 @@
 #define CONF_IDLE "[PhysicalFunction]\nAddress=" PF "\nRotateWhenIdle=yes\n"
 #define CONF_PLAIN "[PhysicalFunction]\nAddress=" PF "\n"
 
-static Fixture *fixture;
-static char tmp_root[PATH_MAX - 64];
-static char state_dir[PATH_MAX];
+static TestEnv env;
 
 static void setup(void) {
-        const char *t = getenv("TMPDIR");
-
-        /* Whatever service manager runs the tests is not to get our fds. */
-        unsetenv("NOTIFY_SOCKET");
-        unsetenv("LISTEN_PID");
-        unsetenv("LISTEN_FDS");
-        unsetenv("LISTEN_FDNAMES");
-        log_set_target_journal(0);
-        ck_assert_int_eq(fixture_new(NULL, &fixture), 0);
-        ck_assert_int_eq(fixture_add_pf(fixture, PF, "vfio-pci", 4, 2, PF_GROUP), 0);
-        snprintf(tmp_root, sizeof tmp_root, "%s/test-pf-XXXXXX", t && *t ? t : "/tmp");
-        ck_assert_ptr_nonnull(mkdtemp(tmp_root));
-        snprintf(state_dir, sizeof state_dir, "%s/state", tmp_root);
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        (void) remove(path);
-        return 0;
+        ck_assert_int_eq(test_env_setup(&env, "test-pf", PF, PF_GROUP), 0);
 }
 
 static void teardown(void) {
-        fixture = fixture_free(fixture);
-        (void) nftw(tmp_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        test_env_done(&env);
 }
 
 /* ---- Helpers ------------------------------------------------------------------------------ */
 
 /* A started manager for `conf`, on the fixture and the test's state directory. */
 static Manager *manager_up(const char *conf) {
-        const ManagerPaths paths = {
-                .sysfs_root = fixture_sysfs(fixture),
-                .dev_root = fixture_dev(fixture),
-                .state_dir = state_dir,
-        };
-        char **errors = NULL;
-        Config *c = NULL;
         Manager *m = NULL;
 
-        ck_assert_int_eq(config_load_string("test.conf", conf, &c, &errors), 0);
-        ck_assert_ptr_null(errors);
-        ck_assert_int_eq(manager_new(c, &paths, &m), 0);
+        ck_assert_int_eq(test_env_manager_new(&env, conf, &m), 0);
         ck_assert_int_eq(manager_start(m), 0);
         return m;
 }
@@ -95,7 +64,7 @@ static Pf *the_pf(Manager *m) {
 
 /* The model's token for the PF, i.e. what the kernel would compare. */
 static void peek(Token *ret) {
-        ck_assert_int_eq(kmodel_peek_token(fixture_dev(fixture), PF, ret), 0);
+        ck_assert_int_eq(kmodel_peek_token(fixture_dev(env.fixture), PF, ret), 0);
 }
 
 static bool model_has(const Token *t) {
@@ -105,61 +74,23 @@ static bool model_has(const Token *t) {
         return token_equal(&k, t);
 }
 
-/* The fds of one VFIO user (QEMU, DPDK), opened through the model as QEMU does it. */
-typedef struct Opener {
-        int container, group, device;
-} Opener;
-
-static void opener_close(Opener *o) {
-        o->device = safe_close(o->device);
-        o->group = safe_close(o->group);
-        o->container = safe_close(o->container);
-}
-
-/* Opens `address` in IOMMU group `group`, with token `t` (NULL: none); returns the result of
- * VFIO_GROUP_GET_DEVICE_FD and leaves the fds open on success. */
-static int opener_open(Opener *o, const char *address, int group, const Token *t) {
-        char name[128];
-
-        *o = (Opener) { -1, -1, -1 };
-        if (t) {
-                _cleanup_token_string_ TokenString s;
-
-                token_to_string(t, &s);
-                snprintf(name, sizeof name, "%s vf_token=%s", address, s.s);
-        } else
-                snprintf(name, sizeof name, "%s", address);
-
-        o->container = kmodel_open_container(fixture_dev(fixture));
-        ck_assert_int_ge(o->container, 0);
-        o->group = kmodel_open_group(fixture_dev(fixture), group);
-        ck_assert_int_ge(o->group, 0);
-        ck_assert_int_eq(kmodel_group_set_container(o->group, o->container), 0);
-        ck_assert_int_eq(kmodel_set_iommu(o->container, VFIO_TYPE1v2_IOMMU), 0);
-        o->device = kmodel_group_get_device_fd(o->group, name);
-        explicit_bzero(name, sizeof name);
-        if (o->device < 0) {
-                int r = o->device;
-
-                o->device = -1;
-                opener_close(o);
-                return r;
-        }
-        return 0;
+/* Opens `address` in IOMMU group `group`, with token `t` (NULL: none), as a VMM does. */
+static int opener_open(TestOpener *o, const char *address, int group, const Token *t) {
+        return test_opener_open(o, fixture_dev(env.fixture), group, address, t);
 }
 
 /* Opens VF2 with `t` and closes it again: can a VMM open a (further) VF with this token? */
 static int try_vf(const Token *t) {
-        Opener o;
+        TestOpener o;
         int r;
 
         r = opener_open(&o, VF2, VF2_GROUP, t);
-        opener_close(&o);
+        test_opener_close(&o);
         return r;
 }
 
 /* A VF held open by a VMM keeps working: its device fd still answers device ioctls. */
-static bool vf_works(const Opener *o) {
+static bool vf_works(const TestOpener *o) {
         struct vfio_device_info info = { .argsz = sizeof info };
 
         return kmodel_device_get_info(o->device, &info) == 0 && (info.flags & VFIO_DEVICE_FLAGS_PCI);
@@ -168,7 +99,7 @@ static bool vf_works(const Opener *o) {
 static int state_dir_fd(void) {
         int fd = -1;
 
-        ck_assert_int_eq(state_dir_open(state_dir, &fd), 0);
+        ck_assert_int_eq(state_dir_open(env.state_dir, &fd), 0);
         return fd;
 }
 
@@ -182,7 +113,7 @@ static int load_disk(PfState **ret) {
 static char *state_path(void) {
         char *p;
 
-        ck_assert_int_ge(asprintf(&p, "%s/%s", state_dir, STATE_FILE), 0);
+        ck_assert_int_ge(asprintf(&p, "%s/%s", env.state_dir, STATE_FILE), 0);
         return p;
 }
 
@@ -195,19 +126,12 @@ static uint64_t now_realtime(void) {
 
 /* Makes a timer due now (on its own clock), without waiting for it. */
 static void make_due(sd_event_source *s) {
-        clockid_t clock;
-        uint64_t now;
-
-        ck_assert_ptr_nonnull(s);
-        ck_assert_int_eq(sd_event_source_get_time_clock(s, &clock), 0);
-        ck_assert_int_ge(sd_event_now(sd_event_source_get_event(s), clock, &now), 0);
-        ck_assert_int_eq(sd_event_source_set_time(s, now), 0);
+        ck_assert_int_eq(test_make_due(s), 0);
 }
 
 /* Runs the loop for a bounded number of non-blocking iterations. */
 static void run_loop(Manager *m) {
-        for (unsigned i = 0; i < 8; i++)
-                ck_assert_int_ge(sd_event_run(m->event, 0), 0);
+        ck_assert_int_eq(test_run_loop(m->event), 0);
 }
 
 static Lease *lease(Pf *pf, const char *owner) {
@@ -227,7 +151,7 @@ START_TEST(test_start_ready) {
         _cleanup_token_ Token other = {};
         Pf *pf = the_pf(m);
         struct stat st;
-        Opener vf;
+        TestOpener vf;
 
         ck_assert_int_eq(pf->status, PF_STATUS_READY);
         ck_assert_int_eq(pf->status_error, 0);
@@ -244,12 +168,12 @@ START_TEST(test_start_ready) {
         ck_assert_uint_eq(pf->state->generation, 1);
         ck_assert_uint_gt(pf->state->set_usec, 0);
         ck_assert(model_has(pf->state->current));
-        ck_assert_int_eq(kmodel_device_is_open(fixture_dev(fixture), PF), 1);
+        ck_assert_int_eq(kmodel_device_is_open(fixture_dev(env.fixture), PF), 1);
 
         ck_assert_int_eq(stat(path, &st), 0);
         ck_assert(S_ISREG(st.st_mode));
         ck_assert_int_eq(st.st_mode & 07777, 0600);
-        ck_assert_int_eq(stat(state_dir, &st), 0);
+        ck_assert_int_eq(stat(env.state_dir, &st), 0);
         ck_assert_int_eq(st.st_mode & 07777, 0700);
         ck_assert_int_eq(load_disk(&disk), 0);
         ck_assert_uint_eq(disk->generation, 1);
@@ -259,7 +183,7 @@ START_TEST(test_start_ready) {
         /* The token opens a VF; none or another does not. */
         ck_assert_int_eq(opener_open(&vf, VF1, VF1_GROUP, pf->state->current), 0);
         ck_assert(vf_works(&vf));
-        ck_assert_int_eq(kmodel_vf_users(fixture_dev(fixture), PF), 1);
+        ck_assert_int_eq(kmodel_vf_users(fixture_dev(env.fixture), PF), 1);
         kmodel_clear_message();
         ck_assert_int_eq(try_vf(NULL), -EACCES);
         ck_assert_str_eq(kmodel_last_message(), "vfio-pci " VF2 ": VF token required to access device");
@@ -271,7 +195,7 @@ START_TEST(test_start_ready) {
         /* pf_get_token() hands out exactly that. */
         ck_assert_int_eq(pf_get_token(pf, &other), 0);
         ck_assert(token_equal(&other, pf->state->current));
-        opener_close(&vf);
+        test_opener_close(&vf);
 }
 END_TEST
 
@@ -279,7 +203,7 @@ END_TEST
 START_TEST(test_restart_keeps_token) {
         _cleanup_token_ Token t1 = {};
         Manager *m = manager_up(CONF_PLAIN);
-        Opener vf;
+        TestOpener vf;
 
         token_copy(&t1, the_pf(m)->state->current);
         manager_free(m);
@@ -298,7 +222,7 @@ START_TEST(test_restart_keeps_token) {
         ck_assert(token_equal(the_pf(m)->state->current, &t1));
         ck_assert(vf_works(&vf));
         manager_free(m);
-        opener_close(&vf);
+        test_opener_close(&vf);
 }
 END_TEST
 
@@ -309,7 +233,7 @@ START_TEST(test_rotate_busy_then_forced) {
         _cleanup_(pf_state_freep) PfState *disk = NULL;
         _cleanup_token_ Token t1 = {};
         Pf *pf = the_pf(m);
-        Opener vf;
+        TestOpener vf;
 
         token_copy(&t1, pf->state->current);
         ck_assert_int_eq(opener_open(&vf, VF1, VF1_GROUP, &t1), 0);
@@ -345,7 +269,7 @@ START_TEST(test_rotate_busy_then_forced) {
         ck_assert_uint_eq(pf->state->generation, 3);
         ck_assert(model_has(pf->state->current));
         ck_assert(vf_works(&vf));
-        opener_close(&vf);
+        test_opener_close(&vf);
 }
 END_TEST
 
@@ -484,7 +408,7 @@ static void crash_recovery(CrashPoint point) {
         _cleanup_token_ Token t1 = {}, t2 = {};
         Manager *m = manager_up(CONF_PLAIN);
         Pf *pf = the_pf(m);
-        Opener vmm;
+        TestOpener vmm;
 
         token_copy(&t1, pf->state->current);
         ck_assert_int_eq(opener_open(&vmm, VF1, VF1_GROUP, &t1), 0);
@@ -518,7 +442,7 @@ static void crash_recovery(CrashPoint point) {
 
         /* The VMM never noticed; new opens need the new token. */
         ck_assert(vf_works(&vmm));
-        ck_assert_int_eq(kmodel_vf_users(fixture_dev(fixture), PF), 1);
+        ck_assert_int_eq(kmodel_vf_users(fixture_dev(env.fixture), PF), 1);
         ck_assert_int_eq(try_vf(&t1), -EACCES);
         ck_assert_int_eq(try_vf(&t2), 0);
 
@@ -529,7 +453,7 @@ static void crash_recovery(CrashPoint point) {
         ck_assert(vf_works(&vmm));
 
         manager_free(m);
-        opener_close(&vmm);
+        test_opener_close(&vmm);
 }
 
 START_TEST(test_crash_after_begin) {
@@ -554,7 +478,7 @@ START_TEST(test_locked_without_state) {
         _cleanup_token_ Token t1 = {};
         Manager *m = manager_up(CONF_PLAIN);
         Pf *pf = the_pf(m);
-        Opener vmm;
+        TestOpener vmm;
 
         token_copy(&t1, pf->state->current);
         ck_assert_int_eq(opener_open(&vmm, VF1, VF1_GROUP, &t1), 0);
@@ -583,7 +507,7 @@ START_TEST(test_locked_without_state) {
         ck_assert_ptr_nonnull(pf->retry_timer);
 
         /* ...and up with a fresh token once it is closed. */
-        opener_close(&vmm);
+        test_opener_close(&vmm);
         make_due(pf->retry_timer);
         run_loop(m);
         ck_assert_int_eq(pf->status, PF_STATUS_READY);
@@ -600,23 +524,15 @@ static const char damaged[] = "Version=1\nAddress=" PF "\nGeneration=5\nChecksum
 
 static void write_damaged(void) {
         _cleanup_free_ char *path = state_path();
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(write(fd, damaged, strlen(damaged)), (ssize_t) strlen(damaged));
+        ck_assert_int_eq(test_write_file_at(AT_FDCWD, path, damaged, strlen(damaged), 0600), 0);
 }
 
 static bool file_is_damaged_one(void) {
-        _cleanup_free_ char *path = state_path();
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        char buf[256];
-        ssize_t n;
+        _cleanup_free_ char *path = state_path(), *text = NULL;
 
-        ck_assert_int_ge(fd, 0);
-        n = read(fd, buf, sizeof buf - 1);
-        ck_assert_int_ge(n, 0);
-        buf[n] = '\0';
-        return streq(buf, damaged);
+        ck_assert_int_eq(test_read_file_at(AT_FDCWD, path, &text, NULL), 0);
+        return streq(text, damaged);
 }
 
 /* A damaged state file and no VF open: the daemon opens the PF and sets a fresh token anyway.
@@ -638,19 +554,11 @@ START_TEST(test_damaged_state_no_vfs) {
 
         ck_assert(!file_is_damaged_one());
         {
-                _cleanup_free_ char *path = state_path(), *aside = NULL;
-                char buf[256];
-                ssize_t n;
-                int fd;
+                _cleanup_free_ char *path = state_path(), *aside = NULL, *text = NULL;
 
                 ck_assert_int_ge(asprintf(&aside, "%s.damaged", path), 0);
-                fd = open(aside, O_RDONLY | O_CLOEXEC);
-                ck_assert_int_ge(fd, 0);
-                n = read(fd, buf, sizeof buf - 1);
-                close(fd);
-                ck_assert_int_ge(n, 0);
-                buf[n] = '\0';
-                ck_assert_str_eq(buf, damaged);
+                ck_assert_int_eq(test_read_file_at(AT_FDCWD, aside, &text, NULL), 0);
+                ck_assert_str_eq(text, damaged);
         }
         ck_assert_int_eq(load_disk(&disk), 0);
         ck_assert_uint_eq(disk->generation, 1);
@@ -664,7 +572,7 @@ START_TEST(test_damaged_state_vfs_open) {
         _cleanup_token_ Token t1 = {};
         Manager *m = manager_up(CONF_PLAIN);
         Pf *pf = the_pf(m);
-        Opener vmm;
+        TestOpener vmm;
 
         token_copy(&t1, pf->state->current);
         ck_assert_int_eq(opener_open(&vmm, VF1, VF1_GROUP, &t1), 0);
@@ -680,7 +588,7 @@ START_TEST(test_damaged_state_vfs_open) {
         ck_assert(model_has(&t1));
         ck_assert(vf_works(&vmm));
         manager_free(m);
-        opener_close(&vmm);
+        test_opener_close(&vmm);
 }
 END_TEST
 
@@ -695,7 +603,7 @@ START_TEST(test_vanished_while_down) {
 
         token_copy(&t1, the_pf(m)->state->current);
         manager_free(m);
-        ck_assert_int_eq(fixture_remove_device(fixture, PF), 0);
+        ck_assert_int_eq(fixture_remove_device(env.fixture, PF), 0);
 
         m = manager_up(CONF_PLAIN);
         pf = the_pf(m);
@@ -712,7 +620,7 @@ START_TEST(test_vanished_while_down) {
         /* The token on record is kept for when it comes back. */
         ck_assert_int_eq(access(path, F_OK), 0);
 
-        ck_assert_int_eq(fixture_add_pf(fixture, PF, "vfio-pci", 4, 2, PF_GROUP), 0);
+        ck_assert_int_eq(fixture_add_pf(env.fixture, PF, "vfio-pci", 4, 2, PF_GROUP), 0);
         make_due(pf->retry_timer);
         run_loop(m);
         ck_assert_int_eq(pf->status, PF_STATUS_READY);
@@ -733,7 +641,7 @@ START_TEST(test_vanished_while_ready) {
         Pf *pf = the_pf(m);
 
         token_copy(&t1, pf->state->current);
-        ck_assert_int_eq(fixture_remove_device(fixture, PF), 0);
+        ck_assert_int_eq(fixture_remove_device(env.fixture, PF), 0);
 
         ck_assert_int_eq(manager_rotate_pf(m, pf, false, "test"), -ENODEV);
         ck_assert_int_eq(pf->status, PF_STATUS_GONE);
@@ -753,7 +661,7 @@ START_TEST(test_vanished_while_ready) {
         ck_assert_int_eq(pf->status, PF_STATUS_GONE);
         ck_assert_int_eq(pf->status_error, -ENOENT);
 
-        ck_assert_int_eq(fixture_add_pf(fixture, PF, "vfio-pci", 4, 2, PF_GROUP), 0);
+        ck_assert_int_eq(fixture_add_pf(env.fixture, PF, "vfio-pci", 4, 2, PF_GROUP), 0);
         make_due(pf->retry_timer);
         run_loop(m);
         ck_assert_int_eq(pf->status, PF_STATUS_READY);
@@ -800,12 +708,4 @@ static Suite *pf_suite(void) {
         return s;
 }
 
-int main(void) {
-        SRunner *sr = srunner_create(pf_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+DEFINE_TEST_MAIN(pf_suite);

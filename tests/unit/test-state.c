@@ -5,7 +5,6 @@
 #include <check.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,27 +13,21 @@
 #include <unistd.h>
 
 #include "state.h"
+#include "test-util.h"
 
 #define ADDR "0000:3b:00.0"
 #define FILE_NAME "pf-0000_3b_00.0.state"
 #define STATE_TEST_BIG 4200 /* more than the 4 KiB a state file may have */
 
-static char tmp_root[256];
+static char *tmp_root;
 
 static void setup(void) {
-        const char *t = getenv("TMPDIR");
-
-        snprintf(tmp_root, sizeof tmp_root, "%s/test-state-XXXXXX", t && *t ? t : "/tmp");
-        ck_assert_ptr_nonnull(mkdtemp(tmp_root));
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        (void) remove(path);
-        return 0;
+        ck_assert_int_eq(test_tmpdir_new("test-state", &tmp_root), 0);
 }
 
 static void teardown(void) {
-        (void) nftw(tmp_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        (void) test_rm_rf(tmp_root);
+        tmp_root = mfree(tmp_root);
 }
 
 /* Opens <tmp_root>/state through the code under test. */
@@ -49,27 +42,14 @@ static int open_state_dir(void) {
 }
 
 static char *read_at(int dir_fd, const char *name, size_t *ret_len) {
-        char *buf = calloc(1, 65536);
-        ssize_t n;
-        int fd;
+        char *buf = NULL;
 
-        ck_assert_ptr_nonnull(buf);
-        fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
-        ck_assert_int_ge(fd, 0);
-        n = read(fd, buf, 65535);
-        ck_assert_int_ge(n, 0);
-        close(fd);
-        if (ret_len)
-                *ret_len = (size_t) n;
+        ck_assert_int_eq(test_read_file_at(dir_fd, name, &buf, ret_len), 0);
         return buf;
 }
 
 static void write_at(int dir_fd, const char *name, const char *p, size_t n) {
-        int fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(write(fd, p, n), (ssize_t) n);
-        close(fd);
+        ck_assert_int_eq(test_write_file_at(dir_fd, name, p, n, 0600), 0);
 }
 
 static bool exists_at(int dir_fd, const char *name) {
@@ -368,6 +348,16 @@ START_TEST(test_stale_temp_ignored) {
 }
 END_TEST
 
+/* Puts a rotation to `pending` in flight in `s`, saves it and returns the file's text: a full
+ * record, to be damaged. */
+static char *save_pending(int dir_fd, PfState *s, const Token *pending, size_t *ret_len) {
+        s->pending = token_new();
+        token_copy(s->pending, pending);
+        s->pending_generation = s->generation + 1;
+        ck_assert_int_eq(state_save(dir_fd, ADDR, s), 0);
+        return read_at(dir_fd, FILE_NAME, ret_len);
+}
+
 START_TEST(test_truncated) {
         _cleanup_(token_freep) Token *a = new_token(), *b = new_token();
         _cleanup_(pf_state_freep) PfState *s = state_with(a, 2, 9), *l = NULL;
@@ -376,11 +366,7 @@ START_TEST(test_truncated) {
         struct stat st;
         size_t len;
 
-        s->pending = token_new();
-        token_copy(s->pending, b);
-        s->pending_generation = 3;
-        ck_assert_int_eq(state_save(dir_fd, ADDR, s), 0);
-        full = read_at(dir_fd, FILE_NAME, &len);
+        full = save_pending(dir_fd, s, b, &len);
 
         /* Cut anywhere, the file is refused and left in place for the admin. */
         for (size_t cut = 0; cut < len; cut++) {
@@ -400,14 +386,10 @@ START_TEST(test_corrupted_bytes) {
         _cleanup_(token_freep) Token *a = new_token(), *b = new_token();
         _cleanup_(pf_state_freep) PfState *s = state_with(a, 2, 9), *l = NULL;
         _cleanup_close_ int dir_fd = open_state_dir();
-        _cleanup_free_ char *full = NULL;
+        _cleanup_free_ char *full = NULL, *longer = NULL;
         size_t len;
 
-        s->pending = token_new();
-        token_copy(s->pending, b);
-        s->pending_generation = 3;
-        ck_assert_int_eq(state_save(dir_fd, ADDR, s), 0);
-        full = read_at(dir_fd, FILE_NAME, &len);
+        full = save_pending(dir_fd, s, b, &len);
 
         /* Any single changed byte is caught (the checksum, or the grammar of the last line). */
         for (size_t i = 0; i < len; i++)
@@ -420,12 +402,16 @@ START_TEST(test_corrupted_bytes) {
                 }
 
         /* Appended garbage, and the file of another PF under this PF's name. */
-        full[len] = 'x';
-        write_at(dir_fd, FILE_NAME, full, len + 1);
+        longer = malloc(len + 6);
+        ck_assert_ptr_nonnull(longer);
+        memcpy(longer, full, len);
+        longer[len] = 'x';
+        write_at(dir_fd, FILE_NAME, longer, len + 1);
         ck_assert_int_eq(state_load(dir_fd, ADDR, &l), -EBADMSG);
-        memcpy(full + len, "Foo=1\n", 6);
-        write_at(dir_fd, FILE_NAME, full, len + 6);
+        memcpy(longer + len, "Foo=1\n", 6);
+        write_at(dir_fd, FILE_NAME, longer, len + 6);
         ck_assert_int_eq(state_load(dir_fd, ADDR, &l), -EBADMSG);
+        explicit_bzero(longer, len + 6);
         write_at(dir_fd, FILE_NAME, full, len);
         ck_assert_int_eq(state_load(dir_fd, ADDR, &l), 0);
         l = pf_state_free(l);
@@ -804,12 +790,4 @@ static Suite *state_suite(void) {
         return s;
 }
 
-int main(void) {
-        SRunner *sr = srunner_create(state_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+DEFINE_TEST_MAIN(state_suite);

@@ -17,6 +17,7 @@
 
 #include "fixture.h"
 #include "sysfs.h"
+#include "test-util.h"
 
 #define PF "0000:3b:00.0"
 #define NVME "0000:5e:00.0"
@@ -669,11 +670,9 @@ START_TEST(test_real_sysfs) {
 }
 END_TEST
 
-int main(void) {
+static Suite *sysfs_suite(void) {
         Suite *s = suite_create("sysfs");
         TCase *tc = tcase_create("core");
-        SRunner *sr;
-        int failed;
 
         tcase_add_test(tc, test_read_pf_vfio);
         tcase_add_test(tc, test_read_many_vfs_in_order);
@@ -694,9 +693,7 @@ int main(void) {
         tcase_add_test(tc, test_fixture_reopen);
         tcase_add_test(tc, test_real_sysfs);
         suite_add_tcase(s, tc);
-        sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? 0 : 1;
+        return s;
 }
+
+DEFINE_TEST_MAIN(sysfs_suite);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "token.h"
+#include "test-util.h"
 
 START_TEST(test_generate_and_format) {
         _cleanup_(token_freep) Token *a = token_new(), *b = token_new();
@@ -111,11 +112,9 @@ START_TEST(test_text_free) {
 }
 END_TEST
 
-int main(void) {
+static Suite *token_suite(void) {
         Suite *s = suite_create("token");
         TCase *tc = tcase_create("core");
-        SRunner *sr;
-        int failed;
 
         tcase_add_test(tc, test_generate_and_format);
         tcase_add_test(tc, test_parse);
@@ -124,9 +123,7 @@ int main(void) {
         tcase_add_test(tc, test_equal_constant_shape);
         tcase_add_test(tc, test_text_free);
         suite_add_tcase(s, tc);
-        sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? 0 : 1;
+        return s;
 }
+
+DEFINE_TEST_MAIN(token_suite);
