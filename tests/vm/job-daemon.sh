@@ -56,7 +56,7 @@ copy_destdir() {
 }
 install_log=$(mktemp /tmp/vfio-tokend-install.XXXXXX)
 if [[ -n ${VM_DESTDIR:-} ]]; then
-        how="the host's make install DESTDIR=$VM_DESTDIR, copied into the guest's /"
+        how="make install (DESTDIR, on the host), copied into the guest's /"
         install_cmd=(copy_destdir)
 else
         how="make install in the guest"
@@ -74,8 +74,18 @@ TOKENCTL=$(command -v vfio-tokenctl || true)
 harness_start
 trap 'rc=$?; save_logs; (exit $rc); tk_cleanup' EXIT
 check "$how" test "$install_ok" = 1
-check "vfio-tokend is installed ($TOKEND) and is the built one" cmp -s "$TOKEND" "$B/vfio-tokend"
-check "vfio-tokenctl is installed ($TOKENCTL) and is the built one" cmp -s "$TOKENCTL" "$B/client/vfio-tokenctl"
+# What the job runs is what make installed: the staged copy (the build tree may have been rebuilt
+# since), or the built program.
+is_installed() {
+        [[ -n $1 ]] || return 1
+        if [[ -n ${VM_DESTDIR:-} ]]; then
+                cmp -s "$1" "$VM_DESTDIR$1"
+        else
+                cmp -s "$1" "$2"
+        fi
+}
+check "vfio-tokend on PATH (${TOKEND:-none}) is the installed one" is_installed "$TOKEND" "$B/vfio-tokend"
+check "vfio-tokenctl on PATH (${TOKENCTL:-none}) is the installed one" is_installed "$TOKENCTL" "$B/client/vfio-tokenctl"
 [[ $install_ok == 1 && -x $TOKEND && -x $TOKENCTL ]] || tk_die "no installed daemon to test"
 
 CONF=$TK_TMP/vfio-tokend.conf
@@ -302,8 +312,9 @@ crash_rotation() {
         check_eq "crash at '$step': the crash-point daemon serves the PF" "$(pf_prop State)" ready
         rc=0; tokenctl root rotate "$PF" --force >/dev/null 2>&1 || rc=$?
         check "crash at '$step': rotate --force gets no answer" test "$rc" != 0
-        stop_daemon KILL
-        check_eq "crash at '$step': the daemon killed itself (SIGKILL)" "$TK_DAEMON_STATUS" 137
+        check "crash at '$step': the daemon is gone by itself" wait_until tk_gone "$TK_DAEMON_PID"
+        stop_daemon KILL   # reaps it
+        check_eq "crash at '$step': killed by SIGKILL" "$TK_DAEMON_STATUS" 137
         check_contains "crash at '$step': ... at the crash point" "$(tail -n 3 "$TK_DAEMON_LOG")" \
                 "Crash point '$step' reached"
         if [[ $step == set ]]; then
@@ -314,6 +325,11 @@ crash_rotation() {
 
         start_tokend
         check_eq "crash at '$step': restarted, the PF is ready" "$(pf_prop State)" ready
+        # pending: the kernel still had the committed token, which opened, and the rotation is
+        # rolled forward; set: only the pending token opens the PF (the kernel demands it).
+        check_contains "crash at '$step': the daemon finished the rotation" "$(cat "$TK_DAEMON_LOG")" \
+                "$([[ $step == set ]] && echo "Recovered the token of an interrupted rotation" ||
+                        echo "Completed an interrupted rotation")"
         acquire alice "$VF2"
         NEW=$TOKEN
         check_eq "crash at '$step': alice gets a token" "$TK_RC" 0
@@ -347,3 +363,4 @@ while read -r t; do
         fi
 done < <(sort -u "$SEEN")
 check_eq "none of the tokens is in the daemon's log" "$leaked" 0
+check_fails "nothing token-shaped is in it either" grep -qiE "$UUID_RE|[0-9a-f]{32}" "$TK_DAEMON_LOG"
