@@ -35,7 +35,7 @@ static size_t pool_used;
  * refused (EPERM under a seccomp filter); then an mlock()ed anonymous mapping does. */
 static void *map_secret(size_t size, bool *ret_secret) {
 #ifdef SYS_memfd_secret
-        int fd = (int) syscall(SYS_memfd_secret, (unsigned) FD_CLOEXEC);
+        int fd = (int) syscall(SYS_memfd_secret, (unsigned) O_CLOEXEC);
         if (fd >= 0) {
                 void *m = MAP_FAILED;
 

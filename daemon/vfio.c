@@ -226,7 +226,12 @@ static int adopt_check(const int fds[static _VFIO_FD_MAX]) {
         struct vfio_device_info info = { .argsz = sizeof info };
         int r;
 
+        /* The container and group fds are the /dev/vfio nodes (character devices); the device fd
+         * from VFIO_GROUP_GET_DEVICE_FD is an anonymous inode ("anon_inode:[vfio-device]"), which
+         * VFIO_DEVICE_GET_INFO below checks instead. */
         for (size_t i = 0; i < _VFIO_FD_MAX; i++) {
+                if (i == VFIO_FD_DEVICE)
+                        continue;
                 r = fd_check_chr(fds[i]);
                 if (r < 0)
                         return r;

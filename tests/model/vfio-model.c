@@ -49,7 +49,9 @@ static int model_fstat_is_chr(int fd) {
         r = kmodel_fd_kind(fd);
         if (r < 0)
                 return r;
-        return r != KMODEL_FD_OTHER;
+        /* As on the kernel: the container and group nodes are character devices, a device fd
+         * is an anonymous inode. */
+        return r == KMODEL_FD_CONTAINER || r == KMODEL_FD_GROUP;
 }
 
 static int model_ioctl(int fd, unsigned long request, void *arg) {

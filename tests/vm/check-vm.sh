@@ -5,6 +5,10 @@
 #  - job-daemon.sh: the installed daemon (`make install DESTDIR=...` here, copied into the guest),
 #    a real dbus-daemon and polkitd, unprivileged clients: setup from nvme, grants and refusals,
 #    a forced rotation, kill -9 and restarts, crashes injected in a rotation (one boot);
+#  - job-systemd.sh: systemd 252 as PID 1 in the guest (run-vm.sh --init=systemd): `make install`
+#    of a tree configured for Debian's paths (built here, in CACHE/systemd-build), the unit
+#    started, restarted, killed, stopped: PF fds kept in the fd store, token unchanged, a held VF
+#    working; `systemd-analyze security` online = offline;
 #  - if tests/scenarios/vfio-scenarios is built: its scenario table run on the real kernel in the
 #    guest, compared line by line with the same table run on the kernel model on the host.
 # Ends with "N passed, N failed". Exit: 0 all passed, 1 something failed, 77 (automake's skip)
@@ -120,6 +124,14 @@ count() {
         fi
 }
 
+# The systemd job's build tree: configured for Debian's paths, installed in the guest.
+sysd_build=$cache/systemd-build
+if ! "$here/job-systemd.sh" --prepare "$sysd_build" > "$work/sysd-prep.log" 2>&1; then
+        fail "preparing the build tree of the systemd job (job-systemd.sh --prepare)"
+        sed 's/^/  /' "$work/sysd-prep.log"
+        sysd_build=
+fi
+
 for kver in "${kvers[@]}"; do
         log=$cache/logs/$kver
         echo "=== $kver ==="
@@ -138,6 +150,17 @@ for kver in "${kvers[@]}"; do
                 count "$kver" "daemon job" $?
                 # The daemon's own log, next to the console log, for a look after a failure.
                 cp "$work/daemon/daemon.log" "$log-daemon-tokend.log" 2>/dev/null || true
+        fi
+
+        # systemd as PID 1 on the newest kernel only (VM_SYSTEMD_ALL=1: on every kernel): the
+        # fd store is systemd's, not the kernel's, and the suite must stay within ~5 minutes.
+        if [ -n "$sysd_build" ] && { [ "$kver" = "${kvers[${#kvers[@]} - 1]}" ] || [ -n "${VM_SYSTEMD_ALL:-}" ]; }; then
+                rm -rf "$work/systemd" && mkdir -p "$work/systemd"
+                vm "$kver systemd" --log "$log-systemd.log" --init=systemd --share "$work/systemd" \
+                        --timeout "$((VM_TIMEOUT > 240 ? VM_TIMEOUT : 240))" \
+                        --env "VF_OPEN=$vf_open" --env "TOKEND_BUILD=$sysd_build" \
+                        "$kver" -- "$here/job-systemd.sh"
+                count "$kver" "systemd job" $?
         fi
 
         [ -x "$scen" ] && [ -s "$work/model.out" ] || continue

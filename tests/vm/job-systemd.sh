@@ -22,10 +22,13 @@
 # does not; and that across `systemctl restart` and a `kill -9` of the main process
 # (Restart=on-failure) the new daemon runs on the very same PF files (kcmp against copies taken
 # from the old daemon with pidfd_getfd: no PF reopen), with the same token, while a VF opened with
-# it stays open and working (its config space is read through the held fd). After `systemctl
-# stop` + `start` (fd store dropped) the daemon reopens the PF with the persisted token while the
-# VF is still held. `systemd-analyze security` of the running unit must give the host's offline
-# figure. The journal must not contain the token.
+# it stays open and working (its config space is read through the held fd); `systemctl
+# daemon-reexec` in between keeps the daemon and the store. After `systemctl stop` + `start`
+# (fd store dropped) the daemon reopens the PF with the persisted token while the VF is still
+# held. `systemd-analyze security` of the running unit must give the host's offline figure. The
+# journal must not contain the token.
+# shellcheck disable=SC2015 # "test && pass || fail": pass never fails
+# shellcheck disable=SC2317 # fdtool is called through helper_start
 set -u
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -42,10 +45,20 @@ prepare() {
                 { echo "job-systemd: $top is not a git checkout" >&2; return 1; }
         [ -x "$top/configure" ] || { echo "job-systemd: run autoreconf -fi in $top first" >&2; return 1; }
         mkdir -p "$b" || return 1
-        # tar keeps the modification times, so make in the copy rebuilds only what changed.
-        { git -C "$top" ls-files -z --cached --others --exclude-standard
-          printf '%s\0' configure Makefile.in aclocal.m4 build-config.h.in build-aux; } |
-                tar -C "$top" --null -T - -cf - | tar -C "$b" -xf - || return 1
+        # git's files (tracked or not ignored) and the generated autotools files, those last.
+        (cd "$top" && { git ls-files -z --cached --others --exclude-standard
+                        printf '%s\0' aclocal.m4 configure build-config.h.in Makefile.in
+                        find build-aux -type f -print0; }) > "$b/.files" || return 1
+        (cd "$top" && xargs -0 sha1sum -- < "$b/.files") > "$b/.manifest.new" || return 1
+        # tar keeps the modification times, so make in the copy rebuilds only what changed; a
+        # file whose content changed since the last copy is touched as well, in case its time is
+        # older than the one it replaces (a reverted file), which make would not rebuild from.
+        tar -C "$top" --null -T "$b/.files" -cf - | tar -C "$b" -xf - || return 1
+        if [ -f "$b/.manifest" ]; then
+                diff "$b/.manifest" "$b/.manifest.new" | sed -n 's/^> [0-9a-f]*  //p' |
+                        (cd "$b" && xargs -r -d '\n' touch --) || return 1
+        fi
+        mv "$b/.manifest.new" "$b/.manifest" || return 1
         if [ ! -f "$b/Makefile" ] || [ "$(cat "$b/.configure-args" 2>/dev/null)" != "$args" ]; then
                 # shellcheck disable=SC2086 # word splitting of the options is wanted
                 (cd "$b" && ./configure -q $args) > "$b/.configure.log" 2>&1 ||
@@ -126,13 +139,13 @@ run_journal() { journalctl -b --no-pager -o cat _SYSTEMD_INVOCATION_ID="$(prop I
 # Helper processes the job talks to line by line through two fifos (bash allows one coproc).
 declare -A h_in h_out h_pid
 helper_start() {   # helper_start NAME CMD...
-        local n=$1 fi fo
+        local n=$1 wfd rfd
         shift
         mkfifo "$tmp/$n.in" "$tmp/$n.out" || return 1
         "$@" < "$tmp/$n.in" > "$tmp/$n.out" 2> "$tmp/$n.err" &
         h_pid[$n]=$!
-        exec {fi}> "$tmp/$n.in" {fo}< "$tmp/$n.out"
-        h_in[$n]=$fi h_out[$n]=$fo
+        exec {wfd}> "$tmp/$n.in" {rfd}< "$tmp/$n.out"
+        h_in[$n]=$wfd h_out[$n]=$rfd
 }
 helper_read() {   # helper_read NAME: its next line
         local l=''
@@ -141,8 +154,8 @@ helper_read() {   # helper_read NAME: its next line
 }
 helper_ask() { echo "$2" >&"${h_in[$1]}"; helper_read "$1"; }
 helper_stop() {
-        local fi=${h_in[$1]} fo=${h_out[$1]}
-        exec {fi}>&- {fo}<&-
+        local wfd=${h_in[$1]} rfd=${h_out[$1]}
+        exec {wfd}>&- {rfd}<&-
         wait "${h_pid[$1]}"
 }
 
@@ -283,7 +296,15 @@ done
 is "main process NoNewPrivs" "$(awk '$1 == "NoNewPrivs:" { print $2 }' "$st")" 1
 is "main process Seccomp (filter)" "$(awk '$1 == "Seccomp:" { print $2 }' "$st")" 2
 is "fd store after the first start" "$(prop NFileDescriptorStore)" 3
-note "token memory of the daemon: $(grep -q secretmem "/proc/$main/maps" && echo memfd_secret || echo "mlock (no memfd_secret mapping)"); VmLck: $(awk '$1 == "VmLck:" { print $2, $3 }' "$st")"
+# Tokens in memfd_secret memory where the kernel allows it (the unit allows the system call),
+# else in mlock()ed memory.
+if [ "$(cat /sys/module/secretmem/parameters/enable 2>/dev/null)" = Y ]; then
+        grep -q '/secretmem' "/proc/$main/maps" && pass "tokens in memfd_secret memory (secretmem enabled)" ||
+                fail "tokens in memfd_secret memory (secretmem enabled): no secretmem mapping in the daemon"
+else
+        [ "$(awk '$1 == "VmLck:" { print $2 }' "$st")" -gt 0 ] && pass "tokens in mlock()ed memory (no secretmem)" ||
+                fail "tokens in mlock()ed memory (no secretmem): VmLck is 0"
+fi
 run_journal | grep -q "Ready (group API, opened" && pass "first start opened the PF" ||
         fail "first start: no 'Ready (group API, opened' in the journal"
 st_dir=/var/lib/vfio-tokend
