@@ -112,6 +112,15 @@ check_eq "carol (rule for another PF): vfio-tokenctl exits 3" "$rc" 3
 check_eq "carol: no token on stdout" "$out" ""
 check_eq "carol: AccessDenied" "$(call carol "${MANAGER[@]}" AcquireToken 'sa{sv}' "$VF2" 0)" \
         org.freedesktop.DBus.Error.AccessDenied
+# A rule that demands authentication (bob on the other PF): the daemon answers
+# InteractiveAuthorizationRequired, whether or not the caller allowed interaction (with it,
+# polkit 122 finds no agent in the tests and still answers with a challenge). No token either way.
+for interactive in no yes; do
+        check_eq "bob, authentication required (interactive=$interactive): InteractiveAuthorizationRequired" \
+                "$(call bob "${MANAGER[@]}" AcquireToken 'sa{sv}' "$OTHER_VF" 0 \
+                        --allow-interactive-authorization=$interactive)" \
+                org.freedesktop.DBus.Error.InteractiveAuthorizationRequired
+done
 check_eq "carol gets her own PF's token" "$(call carol "${MANAGER[@]}" AcquireToken 'sa{sv}' "$OTHER_VF" 0)" ok
 check_eq "alice is refused another PF's token" \
         "$(call alice "${MANAGER[@]}" AcquireToken 'sa{sv}' "$OTHER_VF" 0)" org.freedesktop.DBus.Error.AccessDenied
