@@ -462,25 +462,9 @@ int state_load(int dir_fd, const char *address, PfState **ret) {
         return state_parse(&t, canonical, ret);
 }
 
-int state_remove(int dir_fd, const char *address) {
-        char canonical[PCI_ADDRESS_MAX], name[STATE_NAME_MAX];
-        int r;
-
-        if (dir_fd < 0)
-                return -EINVAL;
-        r = pci_address_parse(address, canonical);
-        if (r < 0)
-                return r;
-        state_file_name(canonical, name, sizeof name);
-
-        if (unlinkat(dir_fd, name, 0) < 0)
-                return errno == ENOENT ? 0 : negative_errno();
-        if (fsync(dir_fd) < 0)
-                return negative_errno();
-        return 1;
-}
-
-int state_set_aside(int dir_fd, const char *address) {
+/* Removes the PF's state file, or renames it to its name plus `suffix` when that is not NULL;
+ * either way the change of the directory is made durable. 1 if there was a file. */
+static int state_unlink_or_rename(int dir_fd, const char *address, const char *suffix) {
         char canonical[PCI_ADDRESS_MAX], name[STATE_NAME_MAX], aside[STATE_NAME_MAX + 16];
         int r;
 
@@ -490,14 +474,26 @@ int state_set_aside(int dir_fd, const char *address) {
         if (r < 0)
                 return r;
         state_file_name(canonical, name, sizeof name);
-        snprintf(aside, sizeof aside, "%s.damaged", name);
 
-        /* Replaces an older damaged copy: the newest damage is the one worth looking at. */
-        if (renameat(dir_fd, name, dir_fd, aside) < 0)
+        if (suffix) {
+                snprintf(aside, sizeof aside, "%s%s", name, suffix);
+                r = renameat(dir_fd, name, dir_fd, aside);
+        } else
+                r = unlinkat(dir_fd, name, 0);
+        if (r < 0)
                 return errno == ENOENT ? 0 : negative_errno();
         if (fsync(dir_fd) < 0)
                 return negative_errno();
         return 1;
+}
+
+int state_remove(int dir_fd, const char *address) {
+        return state_unlink_or_rename(dir_fd, address, NULL);
+}
+
+int state_set_aside(int dir_fd, const char *address) {
+        /* Replaces an older damaged copy: the newest damage is the one worth looking at. */
+        return state_unlink_or_rename(dir_fd, address, ".damaged");
 }
 
 /* ---- The directory ---------------------------------------------------------------------- */
