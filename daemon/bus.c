@@ -61,7 +61,7 @@ static int caller_get(sd_bus_message *call, Caller *ret) {
 /* One audit line for every grant, refusal and rotation, with structured fields. */
 static void audit(int level, const char *event, const Caller *c, const char *pf, const char *device,
                   uint64_t lease, const char *outcome) {
-        char f_ev[64], f_uid[32], f_pid[32], f_unit[256], f_pf[64], f_dev[128], f_lease[64];
+        char f_ev[64], f_uid[32], f_pid[32], f_unit[256], f_pf[64], f_dev[128], f_lease[64], lease_text[32] = "-";
         const char *fields[] = { f_ev, f_uid, f_pid, f_unit, f_pf, f_dev, f_lease, NULL };
 
         snprintf(f_ev, sizeof f_ev, "AUDIT_EVENT=%s", event);
@@ -71,9 +71,10 @@ static void audit(int level, const char *event, const Caller *c, const char *pf,
         snprintf(f_pf, sizeof f_pf, "PF_ADDRESS=%s", pf ?: "");
         snprintf(f_dev, sizeof f_dev, "DEVICE=%s", device ?: "");
         snprintf(f_lease, sizeof f_lease, "LEASE=%" PRIu64, lease);
-        log_struct(level, fields, "%s %s: uid=%u pid=%u unit=%s pf=%s device=%s lease=%s%" PRIu64 ".", event,
-                   outcome, (unsigned) c->uid, (unsigned) c->pid, c->unit ?: "-", pf ?: "-", device ?: "-",
-                   lease ? "" : "none/", lease);
+        if (lease > 0)
+                snprintf(lease_text, sizeof lease_text, "%" PRIu64, lease);
+        log_struct(level, fields, "%s %s: uid=%u pid=%u unit=%s pf=%s device=%s lease=%s.", event, outcome,
+                   (unsigned) c->uid, (unsigned) c->pid, c->unit ?: "-", pf ?: "-", device ?: "-", lease_text);
 }
 
 /* Refreshes a PF's view of its VFs when a device is not in it: VFs may have been enabled since. */
