@@ -2,6 +2,8 @@
 /* Owns one PF's life: discovery, open or recovery, the token and its rotation, timers. */
 
 #include <errno.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 #include <signal.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -80,6 +82,7 @@ int pf_new(Manager *m, const PfConfig *c, Pf **ret) {
 }
 
 static void pf_close(Pf *pf) {
+        pf->request_source = sd_event_source_disable_unref(pf->request_source);
         pf->vfio = vfio_pf_free(pf->vfio);
         pf->adopted = false;
 }
@@ -107,6 +110,41 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+static void pf_set_status(Pf *pf, PfStatus status, int error);
+
+/* The kernel wants the device back (its driver is being unbound, or it is being removed) and
+ * waits until every fd of it is closed, including systemd's copies in the fd store. Let go;
+ * the retry timer picks the PF up again if it comes back on vfio-pci. */
+static int on_request(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        const char *a;
+        uint64_t n;
+        Pf *pf = userdata;
+
+        a = pf->config.address;
+        (void) read(fd, &n, sizeof n);
+        log_pf_notice(a, pf->state->generation,
+                      "The kernel asks for the PF back (driver unbind or device removal): releasing it.");
+        (void) fdstore_remove(a);
+        pf_set_status(pf, PF_STATUS_GONE, -ENODEV);
+        return 0;
+}
+
+static void pf_watch_request(Pf *pf) {
+        int fd, r;
+
+        if (!pf->manager->event || pf->request_source)
+                return;
+        fd = vfio_pf_request_fd(pf->vfio);
+        if (fd < 0) {
+                log_pf_debug(pf->config.address, 0, "The device cannot ask for itself back (%s); an unbind will wait "
+                             "for the daemon to stop.", strerror(-fd));
+                return;
+        }
+        r = sd_event_add_io(pf->manager->event, &pf->request_source, fd, EPOLLIN, on_request, pf);
+        if (r < 0)
+                log_pf_warning_errno(pf->config.address, 0, r, "Failed to watch for device release requests: %m");
+}
+
 static void pf_set_status(Pf *pf, PfStatus status, int error) {
         bool changed = pf->status != status;
 
@@ -116,11 +154,18 @@ static void pf_set_status(Pf *pf, PfStatus status, int error) {
         if (status != PF_STATUS_READY) {
                 pf_close(pf);
                 pf->rotate_timer = sd_event_source_disable_unref(pf->rotate_timer);
-                if (!pf->retry_timer && pf->manager->event)
+                if (!pf->retry_timer && pf->manager->event) {
+                        if (pf->retry_usec == 0)
+                                pf->retry_usec = PF_RETRY_USEC;
                         (void) sd_event_add_time_relative(pf->manager->event, &pf->retry_timer, CLOCK_MONOTONIC,
-                                                          PF_RETRY_USEC, USEC_PER_SEC, on_retry, pf);
-        } else
+                                                          pf->retry_usec, USEC_PER_SEC, on_retry, pf);
+                        pf->retry_usec = pf->retry_usec * 2 > PF_RETRY_MAX_USEC ? PF_RETRY_MAX_USEC
+                                                                                : pf->retry_usec * 2;
+                }
+        } else {
                 pf->retry_timer = sd_event_source_disable_unref(pf->retry_timer);
+                pf->retry_usec = 0;
+        }
 
         if (changed)
                 bus_pf_emit_changed(pf, "State", NULL);
@@ -310,6 +355,7 @@ int pf_start(Pf *pf, FdStore *store) {
                 log_pf_warning_errno(a, 0, r, "Failed to hand the PF's fds to the fd store, a restart will reopen it: %m");
 
         pf_set_status(pf, PF_STATUS_READY, 0);
+        pf_watch_request(pf);
         (void) pf_schedule_rotation(pf);
         log_pf_info(a, pf->state->generation, "Ready (%s API, %s, IOMMU group %d, %u of %u VFs enabled).",
                     vfio_api_to_string(vfio_pf_api(pf->vfio)), pf->adopted ? "fds kept" : "opened",

@@ -27,8 +27,10 @@ typedef enum PfStatus {
         _PF_STATUS_MAX,
 } PfStatus;
 
-/* Retry interval for PFs that are locked or gone. */
+/* Retry interval for PFs that are locked or gone: doubles after each failed retry, up to the
+ * maximum, so a PF that stays away costs a log line every few minutes, not every few seconds. */
 #define PF_RETRY_USEC (10 * USEC_PER_SEC)
+#define PF_RETRY_MAX_USEC (10 * 60 * USEC_PER_SEC)
 
 typedef struct Pf {
         Manager *manager;
@@ -46,6 +48,8 @@ typedef struct Pf {
 
         sd_event_source *rotate_timer;
         sd_event_source *retry_timer;
+        uint64_t retry_usec;             /* next retry interval */
+        sd_event_source *request_source; /* the kernel asking for the device back */
 
         Lease *leases;          /* list, newest first */
         unsigned n_leases;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
@@ -24,6 +25,7 @@ struct VfioPf {
         VfioApi api;
         char address[PCI_ADDRESS_MAX];
         int fds[_VFIO_FD_MAX]; /* cdev API: container = /dev/iommu, no group */
+        int request_fd;        /* eventfd the kernel signals to ask for the device back, or -1 */
 };
 
 /* "ADDRESS vf_token=UUID" */
@@ -81,6 +83,7 @@ static VfioPf *vfio_pf_new(VfioApi api, const char *address) {
         snprintf(pf->address, sizeof pf->address, "%s", address);
         for (size_t i = 0; i < _VFIO_FD_MAX; i++)
                 pf->fds[i] = -1;
+        pf->request_fd = -1;
         return pf;
 }
 
@@ -90,6 +93,7 @@ VfioPf *vfio_pf_free(VfioPf *pf) {
         /* Device first: the kernel releases the group and container after their users. */
         for (size_t i = _VFIO_FD_MAX; i > 0; i--)
                 safe_close(pf->fds[i - 1]);
+        safe_close(pf->request_fd);
         return mfree(pf);
 }
 
@@ -295,6 +299,40 @@ static int feature_token(VfioPf *pf, uint32_t flags, const Token *token) {
         r = sys->ioctl(pf->fds[VFIO_FD_DEVICE], VFIO_DEVICE_FEATURE, &f);
         explicit_bzero(&f, sizeof f);
         return r < 0 ? r : 0;
+}
+
+/* vfio-pci cannot finish an unbind or a hot-unplug while the device is open: it signals the
+ * PCI "request" interrupt to the holder, again and again, and waits. Registering an eventfd
+ * for it is how the holder hears the request. */
+int vfio_pf_request_fd(VfioPf *pf) {
+        union {
+                struct vfio_irq_set set;
+                uint8_t raw[sizeof(struct vfio_irq_set) + sizeof(int32_t)];
+        } irq = {};
+        int32_t efd;
+        int r;
+
+        if (pf->request_fd >= 0)
+                return pf->request_fd;
+        if (pf->fds[VFIO_FD_DEVICE] < 0)
+                return -EBADF;
+
+        efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (efd < 0)
+                return negative_errno();
+        irq.set.argsz = sizeof irq.raw;
+        irq.set.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+        irq.set.index = VFIO_PCI_REQ_IRQ_INDEX;
+        irq.set.start = 0;
+        irq.set.count = 1;
+        memcpy(irq.set.data, &efd, sizeof efd);
+        r = sys->ioctl(pf->fds[VFIO_FD_DEVICE], VFIO_DEVICE_SET_IRQS, &irq);
+        if (r < 0) {
+                safe_close(efd);
+                return r;
+        }
+        pf->request_fd = efd;
+        return efd;
 }
 
 int vfio_pf_probe_token(VfioPf *pf) {

@@ -52,6 +52,11 @@ int vfio_pf_probe_token(VfioPf *pf);
 /* SET: replaces the PF's VF token. Open VF fds keep working; later VF opens need the new one. */
 int vfio_pf_set_token(VfioPf *pf, const Token *token);
 
+/* An eventfd (owned by the VfioPf) that becomes readable when the kernel asks for the device
+ * back (driver unbind, hot-unplug): the holder must then close every fd of the PF, or the
+ * removal waits forever. Registered on first call; -errno if the device cannot signal it. */
+int vfio_pf_request_fd(VfioPf *pf);
+
 VfioApi vfio_pf_api(const VfioPf *pf);
 /* The fd of that kind, or -1 if this API has none. The VfioPf keeps ownership. */
 int vfio_pf_fd(const VfioPf *pf, VfioFdKind kind);

@@ -613,10 +613,15 @@ START_TEST(test_vanished_while_down) {
         ck_assert_ptr_nonnull(pf->retry_timer);
         ck_assert_ptr_null(manager_find_pf_for_device(m, VF1));
 
-        make_due(pf->retry_timer);
-        run_loop(m);
-        ck_assert_int_eq(pf->status, PF_STATUS_GONE);
-        ck_assert_ptr_nonnull(pf->retry_timer);
+        /* Each failed retry doubles the interval, up to the maximum. */
+        ck_assert_uint_eq(pf->retry_usec, 2 * PF_RETRY_USEC);
+        for (uint64_t want = 4 * PF_RETRY_USEC; want <= 2 * PF_RETRY_MAX_USEC; want *= 2) {
+                make_due(pf->retry_timer);
+                run_loop(m);
+                ck_assert_int_eq(pf->status, PF_STATUS_GONE);
+                ck_assert_ptr_nonnull(pf->retry_timer);
+                ck_assert_uint_eq(pf->retry_usec, want < PF_RETRY_MAX_USEC ? want : PF_RETRY_MAX_USEC);
+        }
         /* The token on record is kept for when it comes back. */
         ck_assert_int_eq(access(path, F_OK), 0);
 
@@ -624,6 +629,7 @@ START_TEST(test_vanished_while_down) {
         make_due(pf->retry_timer);
         run_loop(m);
         ck_assert_int_eq(pf->status, PF_STATUS_READY);
+        ck_assert_uint_eq(pf->retry_usec, 0); /* back to the short interval next time */
         ck_assert_uint_eq(pf->state->generation, 1);
         ck_assert(token_equal(pf->state->current, &t1));
         ck_assert(model_has(&t1));

@@ -354,6 +354,17 @@ crash_rotation set "$T3"
 tk_stop_pid "$HOLD_STDIN"
 rc=0; wait "$HOLD_PID" || rc=$?
 check_eq "the VM's holder exits 0 when its stdin closes" "$rc" 0
+
+# The admin takes the PF away from vfio-pci while the daemon holds it: the kernel asks the holder
+# for the device back (the PCI request eventfd) and waits; the daemon must let go, or the unbind
+# would hang for as long as the daemon runs.
+rc=0; timeout 60 sh -c "echo $PF > /sys/bus/pci/drivers/vfio-pci/unbind" || rc=$?
+check_eq "unbinding the PF from vfio-pci completes while the daemon runs" "$rc" 0
+check_contains "the daemon released the PF when the kernel asked" "$(cat "$TK_DAEMON_LOG")" \
+        "The kernel asks for the PF back"
+check_eq "the PF is gone, the daemon still serves the bus" "$(pf_prop State)" gone
+check "the daemon is still running" tk_alive "$TK_DAEMON_PID"
+
 n=$(sort -u "$SEEN" | wc -l)
 check "the test saw tokens to look for ($n)" test "$n" -ge 3
 leaked=0
