@@ -1,7 +1,8 @@
 #!/bin/bash
 # Runs every test of vfio-tokend; the README's test command, and what CI runs (.ci/run).
 #   unit (check) + integration (real dbus-daemon + polkitd) + client + unit-file checks,
-#   the unit tests under valgrind, everything again under ASan/UBSan, libFuzzer smoke runs,
+#   the unit tests and the integration tests' daemon under valgrind, everything again under
+#   ASan/UBSan, libFuzzer smoke runs,
 #   make distcheck, and the VM suite (the real kernel's vfio-pci in QEMU).
 # Needs root (namespaces, polkitd, QEMU); installs its dependencies with apt-get first.
 # Builds out of tree in _build/ and _build-asan/. Ends with a line "N passed, N failed".
@@ -103,6 +104,7 @@ if stage "build (-Werror)" build "$src/_build"; then
         v=$(awk '/^valgrind: / { print $2, $4 }' "$src/_build/valgrind.out")
         passed=$((passed + ${v%% *}))
         failed=$((failed + ${v##* }))
+        stage "integration tests, daemon under valgrind" make -C "$src/_build" check-integration-valgrind
         stage "fuzz smoke runs" make -C "$src/_build" check-fuzz
         stage "make distcheck" distcheck "$src/_build"
         stage "VM suite (real kernel)" check_vm "$src/_build"
