@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Owns the configuration grammar: a small systemd-style INI parser for vfio-tokend.conf and its
- * conf.d/ drop-ins, and the Config it produces.
+ * conf.d/ drop-ins, and the Config it produces. Reading the files and the drop-in directory is
+ * config-files.c's; this file only ever sees text, which is what the fuzzer feeds it.
  *
  * Hand-written rather than libinih: inih (as Debian builds it) gives the handler no line
  * numbers, no callback when a new section starts (so two [PhysicalFunction] sections in a row
@@ -21,71 +22,23 @@
  * Every problem is collected (not just the first), so an admin fixes a file in one go. */
 
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #include "macro.h"
+#include "config-internal.h"
 #include "config.h"
 #include "parse-util.h"
 
-/* Far beyond any sane config (256 PFs take a few dozen KiB); stops a stray huge file early. */
-#define CONFIG_MAX_FILE_SIZE (4U * 1024U * 1024U)
 /* Values and keys echoed in messages are cut here, so one message stays one readable line. */
 #define MESSAGE_TEXT_MAX 64
 
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
 
-typedef enum SectionType {
-        SECTION_NONE,   /* before the first section header */
-        SECTION_IGNORE, /* inside a bad or unknown section: already reported, skip its keys */
-        SECTION_DAEMON,
-        SECTION_PF,
-} SectionType;
-
-/* The [PhysicalFunction] section being read: which keys it set, so that a drop-in section can
- * amend an earlier PF with exactly those. */
-typedef struct PfSection {
-        unsigned line;
-        bool has_address, address_bad;
-        char address[PCI_ADDRESS_MAX];
-        unsigned address_line;
-        bool set_num_vfs, set_bind_vfio, set_rotate_when_idle, set_rotate_interval;
-        unsigned num_vfs;
-        bool bind_vfio, rotate_when_idle;
-        uint64_t rotate_interval_usec;
-} PfSection;
-
-typedef struct PfEntry {
-        PfConfig pf;
-        unsigned file_index; /* the last file that had a section for this PF */
-        unsigned address_line;
-} PfEntry;
-
-typedef struct Parser {
-        uint64_t rotate_interval_usec;
-        PfEntry *pfs;
-        size_t n_pfs;
-
-        char **errors;
-        size_t n_errors;
-        bool too_many_pfs_reported;
-        bool oom;
-        int io_error; /* the first I/O failure, returned instead of -EINVAL */
-
-        /* Per file. */
-        const char *file;
-        unsigned file_index;
-        SectionType section;
-        PfSection pf;
-} Parser;
-
-static void parser_done(Parser *p) {
+void config_parser_done(Parser *p) {
         for (size_t i = 0; i < p->n_pfs; i++)
                 free(p->pfs[i].pf.file);
         free(p->pfs);
@@ -116,9 +69,9 @@ static const char *escape_text(const char *s, char buf[static MESSAGE_TEXT_MAX *
         return buf;
 }
 
-/* Adds "FILE:LINE: <message>" (or "FILE: <message>" with line 0). Allocation failure is
- * remembered and turned into -ENOMEM at the end, which keeps every caller simple. */
-static void _printf_(4, 5) add_error(Parser *p, const char *file, unsigned line, const char *fmt, ...) {
+/* Allocation failure is remembered and turned into -ENOMEM at the end, which keeps every caller
+ * simple. */
+void config_add_error(Parser *p, const char *file, unsigned line, const char *fmt, ...) {
         _cleanup_free_ char *msg = NULL;
         char **l;
         va_list ap;
@@ -181,8 +134,8 @@ static void bad_value(Parser *p, unsigned line, const char *key, const char *val
                       const char *invalid, const char *range) {
         char buf[MESSAGE_TEXT_MAX * 4 + 4];
 
-        add_error(p, p->file, line, "%s=%s: %s", key, escape_text(value, buf),
-                  r == -ERANGE && range ? range : invalid);
+        config_add_error(p, p->file, line, "%s=%s: %s", key, escape_text(value, buf),
+                         r == -ERANGE && range ? range : invalid);
 }
 
 static bool parse_interval(Parser *p, unsigned line, const char *key, const char *value, uint64_t *ret) {
@@ -211,7 +164,7 @@ static void daemon_assignment(Parser *p, unsigned line, const char *key, const c
                 else
                         (void) parse_interval(p, line, key, value, &p->rotate_interval_usec);
         } else
-                add_error(p, p->file, line, "%s: unknown key in [Daemon]", escape_text(key, buf));
+                config_add_error(p, p->file, line, "%s: unknown key in [Daemon]", escape_text(key, buf));
 }
 
 static void pf_assignment(Parser *p, unsigned line, const char *key, const char *value) {
@@ -250,7 +203,8 @@ static void pf_assignment(Parser *p, unsigned line, const char *key, const char 
                         !*value || parse_interval(p, line, key, value, &s->rotate_interval_usec);
 
         } else
-                add_error(p, p->file, line, "%s: unknown key in [PhysicalFunction]", escape_text(key, buf));
+                config_add_error(p, p->file, line, "%s: unknown key in [PhysicalFunction]",
+                                 escape_text(key, buf));
 }
 
 static PfEntry *find_entry(Parser *p, const char *address) {
@@ -265,9 +219,9 @@ static PfEntry *new_entry(Parser *p, const PfSection *s) {
 
         if (p->n_pfs >= CONFIG_MAX_PFS) {
                 if (!p->too_many_pfs_reported)
-                        add_error(p, p->file, s->line,
-                                  "[PhysicalFunction]: more than " STRINGIFY(CONFIG_MAX_PFS)
-                                  " physical functions configured");
+                        config_add_error(p, p->file, s->line,
+                                         "[PhysicalFunction]: more than " STRINGIFY(CONFIG_MAX_PFS)
+                                         " physical functions configured");
                 p->too_many_pfs_reported = true;
                 return NULL;
         }
@@ -302,14 +256,14 @@ static void pf_section_end(Parser *p) {
 
         if (!s->has_address) {
                 if (!s->address_bad) /* a bad one was reported already */
-                        add_error(p, p->file, s->line, "[PhysicalFunction]: Address= is missing");
+                        config_add_error(p, p->file, s->line, "[PhysicalFunction]: Address= is missing");
                 return;
         }
 
         e = find_entry(p, s->address);
         if (e && e->file_index == p->file_index) {
-                add_error(p, p->file, s->address_line, "Address=%s: already configured at line %u",
-                          escape_text(s->address, buf), e->address_line);
+                config_add_error(p, p->file, s->address_line, "Address=%s: already configured at line %u",
+                                 escape_text(s->address, buf), e->address_line);
                 return;
         }
         if (!e) {
@@ -344,7 +298,8 @@ static void section_header(Parser *p, unsigned line, char *text) {
         p->section = SECTION_IGNORE;
 
         if (n < 3 || text[n - 1] != ']') {
-                add_error(p, p->file, line, "%s: not a valid section header", escape_text(text, buf));
+                config_add_error(p, p->file, line, "%s: not a valid section header",
+                                 escape_text(text, buf));
                 return;
         }
         if (streq(text, "[Daemon]"))
@@ -353,8 +308,9 @@ static void section_header(Parser *p, unsigned line, char *text) {
                 p->section = SECTION_PF;
                 p->pf = (PfSection) { .line = line };
         } else
-                add_error(p, p->file, line, "%s: unknown section (expected [Daemon] or [PhysicalFunction])",
-                          escape_text(text, buf));
+                config_add_error(p, p->file, line,
+                                 "%s: unknown section (expected [Daemon] or [PhysicalFunction])",
+                                 escape_text(text, buf));
 }
 
 static void parse_line(Parser *p, unsigned line, char *text) {
@@ -374,21 +330,22 @@ static void parse_line(Parser *p, unsigned line, char *text) {
 
         eq = strchr(text, '=');
         if (!eq) {
-                add_error(p, p->file, line, "%s: not a Key=Value assignment", escape_text(text, buf));
+                config_add_error(p, p->file, line, "%s: not a Key=Value assignment", escape_text(text, buf));
                 return;
         }
         *eq = '\0';
         key = strip(text);
         value = strip(eq + 1);
         if (*key == '\0') {
-                add_error(p, p->file, line, "=%s: missing key before '='", escape_text(value, buf));
+                config_add_error(p, p->file, line, "=%s: missing key before '='", escape_text(value, buf));
                 return;
         }
 
         switch (p->section) {
         case SECTION_NONE:
-                add_error(p, p->file, line, "%s: assignment outside of any section (expected [Daemon] or "
-                          "[PhysicalFunction] first)", escape_text(key, buf));
+                config_add_error(p, p->file, line,
+                                 "%s: assignment outside of any section (expected [Daemon] or "
+                                 "[PhysicalFunction] first)", escape_text(key, buf));
                 break;
         case SECTION_IGNORE:
                 break;
@@ -401,8 +358,7 @@ static void parse_line(Parser *p, unsigned line, char *text) {
         }
 }
 
-/* Parses one file's contents; `data` need not be NUL-terminated and may contain NUL bytes. */
-static void parse_buffer(Parser *p, const char *file, const char *data, size_t size) {
+void config_parse_buffer(Parser *p, const char *file, const char *data, size_t size) {
         char buf[CONFIG_MAX_LINE + 1];
         unsigned line = 0;
 
@@ -416,9 +372,10 @@ static void parse_buffer(Parser *p, const char *file, const char *data, size_t s
 
                 line++;
                 if (len > CONFIG_MAX_LINE)
-                        add_error(p, file, line, "line is longer than " STRINGIFY(CONFIG_MAX_LINE) " bytes");
+                        config_add_error(p, file, line,
+                                         "line is longer than " STRINGIFY(CONFIG_MAX_LINE) " bytes");
                 else if (memchr(data + pos, '\0', len))
-                        add_error(p, file, line, "line contains a NUL byte");
+                        config_add_error(p, file, line, "line contains a NUL byte");
                 else {
                         memcpy(buf, data + pos, len);
                         buf[len] = '\0';
@@ -429,170 +386,7 @@ static void parse_buffer(Parser *p, const char *file, const char *data, size_t s
         section_end(p);
 }
 
-static void io_error(Parser *p, const char *file, int r, const char *what) {
-        add_error(p, file, 0, "%s: %s", what, strerror(-r));
-        if (p->io_error == 0)
-                p->io_error = r;
-}
-
-static int read_fd(int fd, char **ret, size_t *ret_size) {
-        _cleanup_free_ char *buf = NULL;
-        size_t size = 0, allocated = 0;
-
-        for (;;) {
-                ssize_t n;
-
-                if (allocated - size < 4096) {
-                        size_t a = allocated ? allocated * 2 : 16384;
-                        char *b;
-
-                        if (a > CONFIG_MAX_FILE_SIZE + 1)
-                                a = CONFIG_MAX_FILE_SIZE + 1;
-                        if (a <= size)
-                                return -EFBIG;
-                        b = realloc(buf, a);
-                        if (!b)
-                                return -ENOMEM;
-                        buf = b;
-                        allocated = a;
-                }
-                n = read(fd, buf + size, allocated - size);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (n == 0)
-                        break;
-                size += (size_t) n;
-        }
-        if (size > CONFIG_MAX_FILE_SIZE)
-                return -EFBIG;
-        *ret = TAKE_PTR(buf);
-        *ret_size = size;
-        return 0;
-}
-
-/* Reads and parses one file. Problems go to the error list; only -ENOMEM is returned. */
-static int parse_fd(Parser *p, int fd, const char *file) {
-        _cleanup_free_ char *data = NULL;
-        size_t size;
-        int r;
-
-        r = read_fd(fd, &data, &size);
-        if (r == -ENOMEM)
-                return r;
-        if (r == -EFBIG)
-                add_error(p, file, 0, "file is larger than %u bytes", CONFIG_MAX_FILE_SIZE);
-        else if (r < 0)
-                io_error(p, file, r, "cannot read");
-        else
-                parse_buffer(p, file, data, size);
-        return 0;
-}
-
-static int compare_names(const void *a, const void *b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
-static bool is_dropin_name(const char *name) {
-        size_t n = strlen(name);
-
-        /* Hidden files are editor and package-manager leftovers, as in systemd. */
-        return name[0] != '.' && n > STRLEN(".conf") && streq(name + n - STRLEN(".conf"), ".conf");
-}
-
-static int parse_dropins(Parser *p, const char *dir) {
-        _cleanup_strv_free_ char **names = NULL;
-        _cleanup_close_ int dfd = -1;
-        size_t n = 0;
-        DIR *d;
-        int r = 0, dirfd_copy;
-
-        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0) {
-                if (errno != ENOENT)
-                        io_error(p, dir, negative_errno(), "cannot open directory");
-                return 0;
-        }
-        /* readdir() gets its own fd, dfd stays for openat(). */
-        dirfd_copy = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
-        d = dirfd_copy >= 0 ? fdopendir(dirfd_copy) : NULL;
-        if (!d) {
-                io_error(p, dir, negative_errno(), "cannot read directory");
-                safe_close(dirfd_copy);
-                return 0;
-        }
-        for (;;) {
-                struct dirent *de;
-                char **l;
-
-                errno = 0;
-                de = readdir(d);
-                if (!de) {
-                        if (errno != 0)
-                                io_error(p, dir, negative_errno(), "cannot read directory");
-                        break;
-                }
-                if (!is_dropin_name(de->d_name))
-                        continue;
-                l = reallocarray(names, n + 2, sizeof(char *));
-                if (!l) {
-                        r = -ENOMEM;
-                        break;
-                }
-                names = l;
-                names[n] = strdup(de->d_name);
-                if (!names[n]) {
-                        r = -ENOMEM;
-                        break;
-                }
-                names[++n] = NULL;
-        }
-        (void) closedir(d);
-        if (r < 0)
-                return r;
-        if (n > 0)
-                qsort(names, n, sizeof(char *), compare_names);
-
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *path = NULL;
-                _cleanup_close_ int fd = -1;
-                struct stat st;
-
-                if (asprintf(&path, "%s/%s", dir, names[i]) < 0)
-                        return -ENOMEM;
-                /* Only regular files are read (a symlink to /dev/null masks a drop-in, as in
-                 * systemd). Checked before opening, since opening a device or FIFO can block or
-                 * have side effects, and again after, as the name may have been replaced. */
-                if (fstatat(dfd, names[i], &st, 0) < 0) {
-                        if (errno != ENOENT) /* removed since readdir(), or a dangling symlink */
-                                io_error(p, path, negative_errno(), "cannot open");
-                        continue;
-                }
-                if (!S_ISREG(st.st_mode))
-                        continue;
-                fd = openat(dfd, names[i], O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-                if (fd < 0) {
-                        if (errno != ENOENT)
-                                io_error(p, path, negative_errno(), "cannot open");
-                        continue;
-                }
-                if (fstat(fd, &st) < 0) {
-                        io_error(p, path, negative_errno(), "cannot open");
-                        continue;
-                }
-                if (!S_ISREG(st.st_mode))
-                        continue;
-                r = parse_fd(p, fd, path);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-/* Turns the parser's result into a Config, or its errors into the caller's list. */
-static int parser_finish(Parser *p, Config **ret, char ***ret_errors) {
+int config_parser_finish(Parser *p, Config **ret, char ***ret_errors) {
         Config *c;
 
         if (p->oom)
@@ -633,37 +427,15 @@ static int parser_finish(Parser *p, Config **ret, char ***ret_errors) {
         return 0;
 }
 
-int config_load(const char *path, bool path_must_exist, const char *dropin_dir, Config **ret,
-                char ***ret_errors) {
-        Parser p = {};
-        int r = 0;
-
-        if (path) {
-                _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-
-                if (fd >= 0)
-                        r = parse_fd(&p, fd, path);
-                else if (errno != ENOENT || path_must_exist)
-                        io_error(&p, path, negative_errno(), "cannot open");
-        }
-        if (r >= 0 && dropin_dir)
-                r = parse_dropins(&p, dropin_dir);
-        if (r >= 0)
-                r = parser_finish(&p, ret, ret_errors);
-
-        parser_done(&p);
-        return r;
-}
-
 int config_load_string(const char *name, const char *text, Config **ret, char ***ret_errors) {
         Parser p = {};
         int r;
 
         if (!text)
                 return -EINVAL;
-        parse_buffer(&p, name ?: "(string)", text, strlen(text));
-        r = parser_finish(&p, ret, ret_errors);
-        parser_done(&p);
+        config_parse_buffer(&p, name ?: "(string)", text, strlen(text));
+        r = config_parser_finish(&p, ret, ret_errors);
+        config_parser_done(&p);
         return r;
 }
 

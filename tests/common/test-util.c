@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Helpers the unit tests share (see test-util.h). */
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -16,6 +15,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "fixture-internal.h"
 #include "kmodel.h"
 #include "log.h"
 #include "test-util.h"
@@ -43,90 +43,14 @@ int test_tmpdir_new(const char *prefix, char **ret) {
         return 0;
 }
 
-static int rm_rf_at(int dir_fd, const char *name);
-
-/* Empties the directory open at fd; takes fd. */
-static int rm_rf_children(int fd) {
-        DIR *d;
-        int r = 0;
-
-        d = fdopendir(fd);
-        if (!d) {
-                r = negative_errno();
-                safe_close(fd);
-                return r;
-        }
-        for (struct dirent *de; (errno = 0, de = readdir(d));) {
-                int q;
-
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                q = rm_rf_at(dirfd(d), de->d_name);
-                if (q < 0 && r == 0)
-                        r = q;
-        }
-        if (errno != 0 && r == 0)
-                r = negative_errno();
-        closedir(d);
-        return r;
-}
-
-static int rm_rf_at(int dir_fd, const char *name) {
-        struct stat st;
-        int fd, r;
-
-        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return errno == ENOENT ? 0 : negative_errno();
-        if (!S_ISDIR(st.st_mode))
-                return unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT ? negative_errno() : 0;
-
-        /* A test may have taken our own rights away (chmod 000). AT_SYMLINK_NOFOLLOW: should the
-         * directory have been replaced by a link since, this fails rather than follow it. */
-        if ((st.st_mode & 0700) != 0700)
-                (void) fchmodat(dir_fd, name, 0700, AT_SYMLINK_NOFOLLOW);
-        fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        r = rm_rf_children(fd);
-        if (unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
-                r = negative_errno();
-        return r;
-}
-
+/* These two are the fixture's (fixture-files.c). The fixture must not depend on this file: that
+ * would pull a Manager, and so the whole daemon, into mkfixture, kmodel-open and vfio-scenarios. */
 int test_rm_rf(const char *path) {
-        return rm_rf_at(AT_FDCWD, path);
+        return fx_rm_rf(path);
 }
 
 int test_read_file_at(int dir_fd, const char *path, char **ret, size_t *ret_size) {
-        _cleanup_close_ int fd = -1;
-        _cleanup_free_ char *buf = NULL;
-        size_t size = 0, allocated = 0;
-        ssize_t n;
-
-        fd = openat(dir_fd, path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        do {
-                if (size + 1 >= allocated) {
-                        char *p = realloc(buf, allocated + 4096);
-
-                        if (!p)
-                                return -ENOMEM;
-                        buf = p;
-                        allocated += 4096;
-                }
-                n = read(fd, buf + size, allocated - size - 1);
-                if (n > 0)
-                        size += (size_t) n;
-        } while (n > 0);
-        if (n < 0)
-                return negative_errno();
-
-        buf[size] = '\0';
-        if (ret_size)
-                *ret_size = size;
-        *ret = TAKE_PTR(buf);
-        return 0;
+        return fx_read_file_at(dir_fd, path, ret, ret_size);
 }
 
 int test_write_file_at(int dir_fd, const char *path, const void *data, size_t size, mode_t mode) {

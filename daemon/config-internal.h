@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Internal to config.c (the grammar) and config-files.c (reading files): the parser's state,
+ * which outlives one file so that drop-ins can amend earlier sections, and the grammar's entry
+ * points for the file reader. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "macro.h"
+#include "pci-address.h"
+
+typedef enum SectionType {
+        SECTION_NONE,   /* before the first section header */
+        SECTION_IGNORE, /* inside a bad or unknown section: already reported, skip its keys */
+        SECTION_DAEMON,
+        SECTION_PF,
+} SectionType;
+
+/* The [PhysicalFunction] section being read: which keys it set, so that a drop-in section can
+ * amend an earlier PF with exactly those. */
+typedef struct PfSection {
+        unsigned line;
+        bool has_address, address_bad;
+        char address[PCI_ADDRESS_MAX];
+        unsigned address_line;
+        bool set_num_vfs, set_bind_vfio, set_rotate_when_idle, set_rotate_interval;
+        unsigned num_vfs;
+        bool bind_vfio, rotate_when_idle;
+        uint64_t rotate_interval_usec;
+} PfSection;
+
+typedef struct PfEntry {
+        PfConfig pf;
+        unsigned file_index; /* the last file that had a section for this PF */
+        unsigned address_line;
+} PfEntry;
+
+typedef struct Parser {
+        uint64_t rotate_interval_usec;
+        PfEntry *pfs;
+        size_t n_pfs;
+
+        char **errors;
+        size_t n_errors;
+        bool too_many_pfs_reported;
+        bool oom;
+        int io_error; /* the first I/O failure, returned instead of -EINVAL */
+
+        /* Per file. */
+        const char *file;
+        unsigned file_index;
+        SectionType section;
+        PfSection pf;
+} Parser;
+
+
+void config_parser_done(Parser *p);
+
+/* Adds "FILE:LINE: <message>" (or "FILE: <message>" with line 0). Never fails: running out of
+ * memory is reported by config_parser_finish(). */
+void config_add_error(Parser *p, const char *file, unsigned line, const char *fmt, ...) _printf_(4, 5);
+
+/* Parses one file's contents as the next file; `data` need not be NUL-terminated and may contain
+ * NUL bytes. */
+void config_parse_buffer(Parser *p, const char *file, const char *data, size_t size);
+
+/* Turns the parser's result into a Config, or its errors into the caller's list. */
+int config_parser_finish(Parser *p, Config **ret, char ***ret_errors);
