@@ -18,7 +18,6 @@
 #define CONFIG_MAX_LINE 4096
 #define CONFIG_MAX_NUM_VFS 65535
 
-#define USEC_PER_SEC UINT64_C(1000000)
 /* RotateIntervalSec= not given in a [PhysicalFunction]: inherit [Daemon]'s. */
 #define ROTATE_INTERVAL_INHERIT UINT64_MAX
 

@@ -25,7 +25,6 @@ int lease_new(Pf *pf, const char *device, const char *owner, uid_t uid, pid_t pi
         Manager *m = pf->manager;
         Lease *l;
         char id[32];
-        struct timespec ts;
         int r;
 
         if (m->n_leases >= LEASES_MAX)
@@ -40,8 +39,7 @@ int lease_new(Pf *pf, const char *device, const char *owner, uid_t uid, pid_t pi
         snprintf(l->device, sizeof l->device, "%s", device);
         l->uid = uid;
         l->pid = pid;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        l->acquired_usec = (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+        l->acquired_usec = now_realtime_usec();
         l->owner = strdup(owner);
         l->unit = unit ? strdup(unit) : NULL;
         if (!l->owner || (unit && !l->unit)) {

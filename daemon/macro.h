@@ -6,8 +6,10 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
@@ -18,6 +20,16 @@
 #define _unlikely_(x) __builtin_expect(!!(x), 0)
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+
+#define USEC_PER_SEC UINT64_C(1000000)
+
+/* Wall-clock time in µs: what TokenSetTimestamp and a lease's Acquired are given in. */
+static inline uint64_t now_realtime_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
 #define STRLEN(x) (sizeof("" x "") - 1)
 
 #define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                 \

@@ -2,14 +2,13 @@
 /* Owns one PF's life: discovery, open or recovery, the token and its rotation, timers. */
 
 #include <errno.h>
-#include <sys/epoll.h>
-#include <unistd.h>
-#include <signal.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <systemd/sd-bus.h>
-#include <time.h>
+#include <unistd.h>
 
 #include "bus.h"
 #include "lease.h"
@@ -49,13 +48,6 @@ static const char *const pf_status_table[_PF_STATUS_MAX] = {
 
 const char *pf_status_to_string(PfStatus s) {
         return s >= 0 && s < _PF_STATUS_MAX ? pf_status_table[s] : NULL;
-}
-
-static uint64_t now_realtime_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
 }
 
 int pf_new(Manager *m, const PfConfig *c, Pf **ret) {
