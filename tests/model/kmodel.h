@@ -91,3 +91,8 @@ int kmodel_peek_token(const char *dev_root, const char *pf_address, Token *ret);
 int kmodel_vf_users(const char *dev_root, const char *pf_address);
 /* Whether any device fd of this device is open anywhere: 1 or 0. */
 int kmodel_device_is_open(const char *dev_root, const char *address);
+
+/* tests/model/vfio-model.c: signals the request eventfd(s) that the holder of `device_fd`
+ * registered (VFIO_DEVICE_SET_IRQS, VFIO_PCI_REQ_IRQ_INDEX), as the kernel does when it wants the
+ * device back (unbind, hot-unplug). Returns how many were signalled. In this process only. */
+int vfio_model_request_release(int device_fd);

@@ -6,9 +6,11 @@
  * tests/vfio-tokend-model) uses the model without code of its own. */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kmodel.h"
 #include "macro.h"
@@ -54,8 +56,69 @@ static int model_fstat_is_chr(int fd) {
         return r == KMODEL_FD_CONTAINER || r == KMODEL_FD_GROUP;
 }
 
+/* The PCI request interrupt (VFIO_PCI_REQ_IRQ_INDEX): the eventfds the holder registered, per
+ * device fd, in this process. The model has no driver core that could unbind a device, so a
+ * test plays the kernel's part with vfio_model_request_release(). */
+#define MODEL_REQUESTS_MAX 64
+static struct {
+        int device_fd;
+        int eventfd;
+} model_requests[MODEL_REQUESTS_MAX];
+static size_t n_model_requests;
+
+static int model_set_irqs(int fd, const struct vfio_irq_set *set) {
+        int32_t efd;
+        int copy, r;
+
+        if (!set)
+                return -EFAULT;
+        r = kmodel_fd_kind(fd);
+        if (r < 0)
+                return r;
+        if (r != KMODEL_FD_DEVICE)
+                return -ENOTTY;
+        if (set->argsz < sizeof(*set) + sizeof(int32_t) || set->index != VFIO_PCI_REQ_IRQ_INDEX ||
+            set->start != 0 || set->count != 1 ||
+            set->flags != (VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER))
+                return -EINVAL; /* only what vfio.c asks for is modelled */
+        memcpy(&efd, set->data, sizeof efd);
+        copy = fcntl(efd, F_DUPFD_CLOEXEC, 3); /* the kernel takes its own reference */
+        if (copy < 0)
+                return -errno;
+        /* A device fd number seen before belongs to a newer open now: replace its entry. */
+        for (size_t i = 0; i < n_model_requests; i++)
+                if (model_requests[i].device_fd == fd) {
+                        close(model_requests[i].eventfd);
+                        model_requests[i].eventfd = copy;
+                        return 0;
+                }
+        if (n_model_requests >= MODEL_REQUESTS_MAX) {
+                close(copy);
+                return -ENOSPC;
+        }
+        model_requests[n_model_requests].device_fd = fd;
+        model_requests[n_model_requests].eventfd = copy;
+        n_model_requests++;
+        return 0;
+}
+
+int vfio_model_request_release(int device_fd) {
+        uint64_t one = 1;
+        int n = 0;
+
+        for (size_t i = 0; i < n_model_requests; i++)
+                if (model_requests[i].device_fd == device_fd) {
+                        if (write(model_requests[i].eventfd, &one, sizeof one) != sizeof one)
+                                return -errno;
+                        n++;
+                }
+        return n;
+}
+
 static int model_ioctl(int fd, unsigned long request, void *arg) {
         switch (request) {
+        case VFIO_DEVICE_SET_IRQS:
+                return model_set_irqs(fd, arg);
         case VFIO_GET_API_VERSION:
                 return kmodel_get_api_version(fd);
         case VFIO_CHECK_EXTENSION:

@@ -638,6 +638,36 @@ START_TEST(test_vanished_while_down) {
 }
 END_TEST
 
+/* The kernel asks for the device back (driver unbind, hot-unplug: the VFIO request interrupt):
+ * the daemon lets go at once, or the unbind would wait for it; the PF turns GONE and is retried. */
+START_TEST(test_request_release) {
+        Manager *m = manager_up(CONF_PLAIN);
+        Pf *pf = the_pf(m);
+        int device_fd;
+
+        ck_assert_int_eq(pf->status, PF_STATUS_READY);
+        ck_assert_ptr_nonnull(pf->request_source);
+        device_fd = vfio_pf_fd(pf->vfio, VFIO_FD_DEVICE);
+        ck_assert_int_eq(kmodel_device_is_open(fixture_dev(env.fixture), PF), 1);
+
+        ck_assert_int_eq(vfio_model_request_release(device_fd), 1);
+        run_loop(m);
+        ck_assert_int_eq(pf->status, PF_STATUS_GONE);
+        ck_assert_int_eq(pf->status_error, -ENODEV);
+        ck_assert_ptr_null(pf->vfio);
+        ck_assert_ptr_null(pf->request_source);
+        ck_assert_ptr_nonnull(pf->retry_timer);
+        ck_assert_int_eq(kmodel_device_is_open(fixture_dev(env.fixture), PF), 0);
+
+        /* Still bound to vfio-pci here, so the retry takes it back, with the same token. */
+        make_due(pf->retry_timer);
+        run_loop(m);
+        ck_assert_int_eq(pf->status, PF_STATUS_READY);
+        ck_assert_uint_eq(pf->state->generation, 1);
+        manager_free(m);
+}
+END_TEST
+
 /* Gone under a running daemon (the model lets sysfs go while fds are open): the next use of the
  * device notices, the PF turns GONE and is retried, and comes back when the device does. */
 START_TEST(test_vanished_while_ready) {
@@ -702,6 +732,7 @@ static Suite *pf_suite(void) {
         tcase_add_test(tc, test_crash_after_set);
         tcase_add_test(tc, test_crash_after_commit);
         tcase_add_test(tc, test_locked_without_state);
+        tcase_add_test(tc, test_request_release);
         tcase_add_test(tc, test_damaged_state_no_vfs);
         tcase_add_test(tc, test_damaged_state_vfs_open);
         suite_add_tcase(s, tc);
