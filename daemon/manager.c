@@ -2,7 +2,6 @@
 /* Owns the daemon's life cycle and the set of managed PFs. */
 
 #include <errno.h>
-#include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,22 +162,8 @@ int manager_rotate_pf(Manager *m, Pf *pf, bool force, const char *reason) {
         return pf_rotate(pf, reason);
 }
 
-void manager_log_summary(Manager *m) {
-        for (size_t i = 0; i < m->n_pfs; i++) {
-                Pf *pf = m->pfs[i];
-
-                log_pf_info(pf->config.address, pf->state->generation,
-                            "State %s, token generation %" PRIu64 ", %u VF(s), %u lease(s).",
-                            pf_status_to_string(pf->status), pf->state->generation,
-                            pf->device ? pf->device->num_vfs : 0, pf->n_leases);
-        }
-}
-
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        Manager *m = userdata;
-
         log_info("Received %s, stopping.", strsignal((int) si->ssi_signo));
-        m->stopping = true;
         /* The PF fds stay in the fd store: a restart must not reopen (and reset) any PF. */
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping.");
         return sd_event_exit(sd_event_source_get_event(s), 0);

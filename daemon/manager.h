@@ -42,7 +42,6 @@ typedef struct Manager {
 
         sd_event_source *sigterm_source;
         sd_event_source *sigint_source;
-        bool stopping;
 } Manager;
 
 /* Takes ownership of config. */
@@ -63,6 +62,3 @@ Pf *manager_find_pf_for_device(Manager *m, const char *address);
 
 /* Rotation by request: -EBUSY if leases are held and !force. */
 int manager_rotate_pf(Manager *m, Pf *pf, bool force, const char *reason);
-
-/* Logs one line per PF with its state (the demo and --check-config show this). */
-void manager_log_summary(Manager *m);

@@ -62,7 +62,6 @@ int pf_new(Manager *m, const PfConfig *c, Pf **ret) {
         pf->config.file = NULL;
         pf->status = PF_STATUS_GONE;
         pf->status_error = -ENOENT;
-        pci_address_escape(c->address, pf->escaped);
         pf->state = pf_state_new();
         if (!pf->state)
                 return -ENOMEM;

@@ -35,7 +35,6 @@ typedef enum PfStatus {
 typedef struct Pf {
         Manager *manager;
         PfConfig config;        /* copy; config.file is not owned and is NULL */
-        char escaped[PCI_ADDRESS_MAX];
         char *object_path;
 
         PciDevice *device;      /* last sysfs view; NULL before the first discovery */

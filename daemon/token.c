@@ -185,11 +185,3 @@ int token_from_string(const char *s, Token *ret) {
 void token_string_wipe(TokenString *s) {
         explicit_bzero(s, sizeof(TokenString));
 }
-
-char *token_text_free(char *s) {
-        if (s) {
-                explicit_bzero(s, strlen(s));
-                free(s);
-        }
-        return NULL;
-}

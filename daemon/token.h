@@ -53,9 +53,6 @@ static inline void token_string_wipep(TokenString *s) {
 #define _cleanup_token_ _cleanup_(token_wipep)
 #define _cleanup_token_string_ _cleanup_(token_string_wipep)
 
-/* Wipes and frees a heap string that held a token (e.g. one read from a bus message copy). */
-char *token_text_free(char *s);
-DEFINE_TRIVIAL_CLEANUP_FUNC(char *, token_text_free);
 
 /* How many tokens are allocated now and whether their memory is locked (for tests/status). */
 size_t token_pool_used(void);

@@ -104,14 +104,6 @@ START_TEST(test_equal_constant_shape) {
 }
 END_TEST
 
-START_TEST(test_text_free) {
-        char *s = strdup("bd8d9d2b-5a5f-4f5a-a211-f591514ba1f3");
-
-        ck_assert_ptr_null(token_text_free(s));
-        ck_assert_ptr_null(token_text_free(NULL));
-}
-END_TEST
-
 static Suite *token_suite(void) {
         Suite *s = suite_create("token");
         TCase *tc = tcase_create("core");
@@ -121,7 +113,6 @@ static Suite *token_suite(void) {
         tcase_add_test(tc, test_wipe);
         tcase_add_test(tc, test_pool);
         tcase_add_test(tc, test_equal_constant_shape);
-        tcase_add_test(tc, test_text_free);
         suite_add_tcase(s, tc);
         return s;
 }
