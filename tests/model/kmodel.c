@@ -300,9 +300,28 @@ static int match_name(const char *pci_name, const char *buf, bool *ret_has_token
         return 1;
 }
 
+/* The check both a VF and a PF with VF users go through: a token is required, and it must be
+ * the PF's current one. Logs as the kernel does, under the name of the device being opened. */
+static int require_current_token(World *w, const char *device, const char *pf, const Token *uuid) {
+        _cleanup_token_ Token current = {};
+        int r;
+
+        if (!uuid) {
+                world_log(w, device, "VF token required to access device");
+                return -EACCES;
+        }
+        r = world_token_load(w, pf, &current);
+        if (r < 0)
+                return r;
+        if (!token_equal(uuid, &current)) {
+                world_log(w, device, "Incorrect VF token provided for device");
+                return -EACCES;
+        }
+        return 0;
+}
+
 /* vfio_pci_core_match_token_uuid(): `d` is a device bound to vfio-pci. */
 static int validate_vf_token(World *w, const PciDevice *d, const Token *uuid) {
-        _cleanup_token_ Token current = {};
         int r;
 
         if (d->physfn[0]) {
@@ -319,36 +338,18 @@ static int validate_vf_token(World *w, const PciDevice *d, const Token *uuid) {
                         world_log(w, d->address, "VF token incorrectly provided, PF not bound to vfio-pci");
                         return -EINVAL;
                 }
-                if (!uuid) {
-                        world_log(w, d->address, "VF token required to access device");
-                        return -EACCES;
-                }
-                r = world_token_load(w, pf->address, &current);
-                if (r < 0)
-                        return r;
-                if (!token_equal(uuid, &current)) {
-                        world_log(w, d->address, "Incorrect VF token provided for device");
-                        return -EACCES;
-                }
-        } else if (d->sriov_capable) {
+                return require_current_token(w, d->address, pf->address, uuid);
+        }
+        if (d->sriov_capable) {
                 r = world_vf_users(w, d);
                 if (r < 0)
                         return r;
-                if (r > 0) {
-                        if (!uuid) {
-                                world_log(w, d->address, "VF token required to access device");
-                                return -EACCES;
-                        }
-                        r = world_token_load(w, d->address, &current);
-                        if (r < 0)
-                                return r;
-                        if (!token_equal(uuid, &current)) {
-                                world_log(w, d->address, "Incorrect VF token provided for device");
-                                return -EACCES;
-                        }
-                } else if (uuid)
-                        return world_token_store(w, d->address, uuid);
-        } else if (uuid) {
+                if (r > 0)
+                        return require_current_token(w, d->address, d->address, uuid);
+                /* No VF in use: a token given with the PF sets it. */
+                return uuid ? world_token_store(w, d->address, uuid) : 0;
+        }
+        if (uuid) {
                 world_log(w, d->address, "VF token incorrectly provided, not a PF or VF");
                 return -EINVAL;
         }
