@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "bus.h"
+#include "fd-util.h"
 #include "macro.h"
 
 #define CALL_TIMEOUT_USEC (60ULL * 1000000ULL) /* above polkit 122's 15 s stall */

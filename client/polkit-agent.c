@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "macro.h"
+#include "fd-util.h"
 #include "polkit-agent.h"
 
 #define PKTTYAGENT "/usr/bin/pkttyagent"

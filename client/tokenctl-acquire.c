@@ -17,8 +17,12 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "fd-util.h"
+#include "io-util.h"
 #include "json-out.h"
+#include "macro.h"
 #include "polkit-agent.h"
+#include "string-util.h"
 #include "tokenctl.h"
 #include "vfio-token.h"
 

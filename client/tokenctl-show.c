@@ -22,6 +22,9 @@
 #include <systemd/sd-bus.h>
 
 #include "json-out.h"
+#include "macro.h"
+#include "string-util.h"
+#include "strv.h"
 #include "tokenctl.h"
 #include "vfio-token.h"
 
@@ -102,14 +105,6 @@ static void lease_info_done(LeaseInfo *l) {
         free(l->device);
         free(l->owner);
         *l = (LeaseInfo) {};
-}
-
-static size_t strv_length(char *const *l) {
-        size_t n = 0;
-
-        for (char *const *i = l; i && *i; i++)
-                n++;
-        return n;
 }
 
 static int read_prop_value(sd_bus_message *m, const PropMap *p, void *userdata) {

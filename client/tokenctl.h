@@ -9,6 +9,7 @@
 
 #include <systemd/sd-bus.h>
 
+#include "io-util.h"
 #include "macro.h"
 
 enum {
@@ -34,9 +35,6 @@ int tokenctl_fail(int r, const sd_bus_error *e, const char *format, ...) _printf
 /* Prints "vfio-tokenctl: <message>" on stderr and returns code. */
 int tokenctl_error(int code, const char *format, ...) _printf_(2, 3);
 #define tokenctl_usage_error(...) tokenctl_error(EXIT_USAGE, __VA_ARGS__)
-
-/* write(2)s all of buf; -errno on failure. */
-int loop_write(int fd, const void *buf, size_t n);
 
 /* Writes a finished --json document to stdout and wipes it. Returns an exit code. */
 struct JsonOut;

@@ -39,6 +39,8 @@
  *   org.vfio.Tokend1.Error.Busy                                   -EBUSY
  *   org.vfio.Tokend1.Error.DeviceGone                             -ENXIO
  *   org.vfio.Tokend1.Error.NotSupported                           -EOPNOTSUPP
+ *   org.vfio.Tokend1.Error.AuthorizationUnavailable               -EAGAIN   polkit could not be asked
+ *   org.freedesktop.DBus.Error.LimitsExceeded                     -EUSERS   a quota of the caller
  *   org.freedesktop.DBus.Error.ServiceUnknown, .NameHasNoOwner    -EHOSTUNREACH  daemon not running
  *   org.freedesktop.DBus.Error.UnknownObject                      -ENOENT   e.g. a lease already gone
  *   org.freedesktop.DBus.Error.NoReply, .Timeout                  -ETIMEDOUT
@@ -50,28 +52,14 @@
 
 #include <systemd/sd-bus.h>
 
+#include <vfio-token-names.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define VFIO_TOKEN_BUS_NAME "org.vfio.Tokend1"
-#define VFIO_TOKEN_MANAGER_PATH "/org/vfio/Tokend1"
-#define VFIO_TOKEN_MANAGER_INTERFACE "org.vfio.Tokend1.Manager"
-#define VFIO_TOKEN_PF_INTERFACE "org.vfio.Tokend1.PhysicalFunction"
-#define VFIO_TOKEN_LEASE_INTERFACE "org.vfio.Tokend1.Lease"
-
-#define VFIO_TOKEN_ERROR_NO_SUCH_DEVICE "org.vfio.Tokend1.Error.NoSuchDevice"
-#define VFIO_TOKEN_ERROR_NOT_SUPPORTED "org.vfio.Tokend1.Error.NotSupported"
-#define VFIO_TOKEN_ERROR_BUSY "org.vfio.Tokend1.Error.Busy"
-#define VFIO_TOKEN_ERROR_DEVICE_GONE "org.vfio.Tokend1.Error.DeviceGone"
-
 /* 36 characters of canonical lower-case UUID text plus the terminating NUL. */
 #define VFIO_TOKEN_STRING_MAX 37
-
-/* Method calls that may wait for polkit use this timeout: polkit can take up to 15 s to answer
- * even a simple check, and an interactive one waits for a human. */
-#define VFIO_TOKEN_CALL_TIMEOUT_USEC (30ULL * 1000000ULL)
-#define VFIO_TOKEN_INTERACTIVE_TIMEOUT_USEC (300ULL * 1000000ULL)
 
 enum {
         /* Let polkit ask the user to authenticate (through a polkit agent) instead of refusing

@@ -16,8 +16,11 @@
 
 #include <systemd/sd-bus.h>
 
+#include "io-util.h"
 #include "json-out.h"
+#include "macro.h"
 #include "polkit-agent.h"
+#include "string-util.h"
 #include "tokenctl.h"
 #include "vfio-token.h"
 
@@ -96,23 +99,6 @@ int tokenctl_error(int code, const char *format, ...) {
         va_end(ap);
         fputs("\n", stderr);
         return code;
-}
-
-int loop_write(int fd, const void *buf, size_t n) {
-        const char *p = buf;
-
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                p += k;
-                n -= (size_t) k;
-        }
-        return 0;
 }
 
 int tokenctl_json_print(JsonOut *j) {

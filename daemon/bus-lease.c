@@ -10,6 +10,8 @@
 #include "lease.h"
 #include "log.h"
 #include "manager.h"
+#include "string-util.h"
+#include "strv.h"
 
 int bus_lease_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                    sd_bus_error *error) {

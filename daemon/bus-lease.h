@@ -7,7 +7,7 @@
 
 extern const sd_bus_vtable bus_lease_vtable[];
 
-/* sd-bus fallback lookup and node enumerator under BUS_LEASE_PREFIX; userdata is the Manager. */
+/* sd-bus fallback lookup and node enumerator under VFIO_TOKEN_LEASE_PATH_PREFIX; userdata is the Manager. */
 int bus_lease_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                    sd_bus_error *error);
 int bus_lease_enumerate(sd_bus *bus, const char *path, void *userdata, char ***ret_nodes,

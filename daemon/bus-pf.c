@@ -14,9 +14,12 @@
 #include "bus.h"
 #include "lease.h"
 #include "log.h"
+#include "macro.h"
 #include "manager.h"
 #include "pf.h"
 #include "polkit.h"
+#include "string-util.h"
+#include "strv.h"
 
 /* Refreshes a PF's view of its VFs when a device is not in it: VFs may have been enabled since. */
 static void pf_refresh_device(Pf *pf) {
@@ -75,17 +78,17 @@ static int grant(Manager *m, sd_bus_message *call, const Caller *c, const char *
         pf = manager_find_pf(m, pf_address);
         if (!pf) {
                 bus_audit(LOG_NOTICE, "refuse", c, pf_address, device, 0, "no such device");
-                return reply_error_errno(call, -ENODEV, BUS_ERROR_NO_SUCH_DEVICE, "PF %s is not managed.",
+                return reply_error_errno(call, -ENODEV, VFIO_TOKEN_ERROR_NO_SUCH_DEVICE, "PF %s is not managed.",
                                          pf_address);
         }
         if (pf->status != PF_STATUS_READY) {
                 bus_audit(LOG_NOTICE, "refuse", c, pf_address, device, 0, pf_status_to_string(pf->status));
                 if (pf->status == PF_STATUS_LOCKED)
-                        return reply_error_errno(call, -EBUSY, BUS_ERROR_BUSY,
+                        return reply_error_errno(call, -EBUSY, VFIO_TOKEN_ERROR_BUSY,
                                                  "PF %s is locked: its VFs are in use with a token the daemon "
                                                  "does not hold; it is retried periodically.",
                                                  pf_address);
-                return reply_error_errno(call, -ENXIO, BUS_ERROR_DEVICE_GONE,
+                return reply_error_errno(call, -ENXIO, VFIO_TOKEN_ERROR_DEVICE_GONE,
                                          "PF %s is not usable right now (%s); see the daemon's log.", pf_address,
                                          pf->status_error < 0 ? strerror(-pf->status_error) : "gone");
         }
@@ -98,7 +101,7 @@ static int grant(Manager *m, sd_bus_message *call, const Caller *c, const char *
 
         r = pf_get_token(pf, &token);
         if (r < 0)
-                return reply_error_errno(call, r, BUS_ERROR_DEVICE_GONE, "PF %s has no token right now.", pf_address);
+                return reply_error_errno(call, r, VFIO_TOKEN_ERROR_DEVICE_GONE, "PF %s has no token right now.", pf_address);
 
         r = lease_new(pf, device, c->sender, c->uid, c->pid, c->unit, &lease);
         if (r < 0) {
@@ -149,7 +152,7 @@ static void acquire_polkit_done(sd_bus_message *call, int verdict, const sd_bus_
         else
                 (void) reply_error_errno(call, -EACCES, SD_BUS_ERROR_ACCESS_DENIED,
                                          "Not authorised to get the VF token of PF %s (polkit action %s).", req->pf,
-                                         POLKIT_ACTION_ACQUIRE);
+                                         VFIO_TOKEN_ACTION_ACQUIRE);
 }
 
 int bus_acquire_token(sd_bus_message *call, Manager *m, Pf *scope, sd_bus_error *error) {
@@ -178,10 +181,10 @@ int bus_acquire_token(sd_bus_message *call, Manager *m, Pf *scope, sd_bus_error 
                           "no such device");
                 bus_caller_done(&c);
                 if (scope)
-                        return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_DEVICE,
+                        return sd_bus_error_setf(error, VFIO_TOKEN_ERROR_NO_SUCH_DEVICE,
                                                  "%s is neither PF %s nor one of its VFs.", device,
                                                  scope->config.address);
-                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_DEVICE,
+                return sd_bus_error_setf(error, VFIO_TOKEN_ERROR_NO_SUCH_DEVICE,
                                          "%s is neither a managed PF nor a VF of one.", device);
         }
 
@@ -201,7 +204,7 @@ int bus_acquire_token(sd_bus_message *call, Manager *m, Pf *scope, sd_bus_error 
         details[2] = "device";
         details[3] = req->device;
         details[4] = NULL;
-        r = polkit_check_async(m->polkit, call, POLKIT_ACTION_ACQUIRE, details, acquire_polkit_done, req,
+        r = polkit_check_async(m->polkit, call, VFIO_TOKEN_ACTION_ACQUIRE, details, acquire_polkit_done, req,
                                bus_auth_request_free);
         if (r < 0) {
                 bus_auth_request_free(req);
@@ -225,7 +228,7 @@ int bus_pf_find(sd_bus *bus, const char *path, const char *interface, void *user
         Pf *pf;
         int r;
 
-        r = sd_bus_path_decode(path, BUS_PF_PREFIX, &address);
+        r = sd_bus_path_decode(path, VFIO_TOKEN_PF_PATH_PREFIX, &address);
         if (r <= 0)
                 return r;
         pf = manager_find_pf(m, address);
@@ -324,17 +327,17 @@ static int do_rotate(Manager *m, sd_bus_message *call, const Caller *c, const ch
         int r;
 
         if (!pf)
-                return reply_error_errno(call, -ENODEV, BUS_ERROR_NO_SUCH_DEVICE, "PF %s is not managed.", pf_address);
+                return reply_error_errno(call, -ENODEV, VFIO_TOKEN_ERROR_NO_SUCH_DEVICE, "PF %s is not managed.", pf_address);
         r = manager_rotate_pf(m, pf, force, "requested");
         if (r == -EBUSY) {
                 bus_audit(LOG_NOTICE, "rotate", c, pf_address, NULL, 0, "refused: leases held");
-                return reply_error_errno(call, r, BUS_ERROR_BUSY,
+                return reply_error_errno(call, r, VFIO_TOKEN_ERROR_BUSY,
                                          "PF %s has %u lease(s); rotate with force to do it anyway.", pf_address,
                                          pf->n_leases);
         }
         if (r == -EAGAIN) {
                 bus_audit(LOG_NOTICE, "rotate", c, pf_address, NULL, 0, "refused: not ready");
-                return reply_error_errno(call, r, BUS_ERROR_DEVICE_GONE, "PF %s is %s, cannot rotate.", pf_address,
+                return reply_error_errno(call, r, VFIO_TOKEN_ERROR_DEVICE_GONE, "PF %s is %s, cannot rotate.", pf_address,
                                          pf_status_to_string(pf->status));
         }
         if (r < 0) {
@@ -358,7 +361,7 @@ static void rotate_polkit_done(sd_bus_message *call, int verdict, const sd_bus_e
                                  verdict == POLKIT_CHALLENGE ? SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED
                                                              : SD_BUS_ERROR_ACCESS_DENIED,
                                  "Not authorised to rotate the VF token of PF %s (polkit action %s).", req->pf,
-                                 POLKIT_ACTION_ROTATE);
+                                 VFIO_TOKEN_ACTION_ROTATE);
 }
 
 static int method_pf_rotate(sd_bus_message *call, void *userdata, sd_bus_error *error) {
@@ -389,7 +392,7 @@ static int method_pf_rotate(sd_bus_message *call, void *userdata, sd_bus_error *
         details[0] = "pf";
         details[1] = req->pf;
         details[2] = NULL;
-        r = polkit_check_async(pf->manager->polkit, call, POLKIT_ACTION_ROTATE, details, rotate_polkit_done, req,
+        r = polkit_check_async(pf->manager->polkit, call, VFIO_TOKEN_ACTION_ROTATE, details, rotate_polkit_done, req,
                                bus_auth_request_free);
         if (r < 0) {
                 bus_auth_request_free(req);

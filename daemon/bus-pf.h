@@ -11,7 +11,7 @@ typedef struct Pf Pf;
 
 extern const sd_bus_vtable bus_pf_vtable[];
 
-/* sd-bus fallback lookup and node enumerator under BUS_PF_PREFIX; userdata is the Manager. */
+/* sd-bus fallback lookup and node enumerator under VFIO_TOKEN_PF_PATH_PREFIX; userdata is the Manager. */
 int bus_pf_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                 sd_bus_error *error);
 int bus_pf_enumerate(sd_bus *bus, const char *path, void *userdata, char ***ret_nodes, sd_bus_error *error);

@@ -12,14 +12,15 @@
 #include "bus-pf.h"
 #include "bus.h"
 #include "log.h"
+#include "macro.h"
 #include "manager.h"
 #include "pf.h"
 
 static const sd_bus_error_map vfio_tokend_errors[] = {
-        SD_BUS_ERROR_MAP(BUS_ERROR_NO_SUCH_DEVICE, ENODEV),
-        SD_BUS_ERROR_MAP(BUS_ERROR_NOT_SUPPORTED, EOPNOTSUPP),
-        SD_BUS_ERROR_MAP(BUS_ERROR_BUSY, EBUSY),
-        SD_BUS_ERROR_MAP(BUS_ERROR_DEVICE_GONE, ENXIO),
+        SD_BUS_ERROR_MAP(VFIO_TOKEN_ERROR_NO_SUCH_DEVICE, ENODEV),
+        SD_BUS_ERROR_MAP(VFIO_TOKEN_ERROR_NOT_SUPPORTED, EOPNOTSUPP),
+        SD_BUS_ERROR_MAP(VFIO_TOKEN_ERROR_BUSY, EBUSY),
+        SD_BUS_ERROR_MAP(VFIO_TOKEN_ERROR_DEVICE_GONE, ENXIO),
         SD_BUS_ERROR_MAP_END,
 };
 
@@ -58,7 +59,7 @@ static int method_get_pf(sd_bus_message *call, void *userdata, sd_bus_error *err
                 return r;
         pf = bus_find_pf_for_device(m, NULL, device);
         if (!pf)
-                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_DEVICE,
+                return sd_bus_error_setf(error, VFIO_TOKEN_ERROR_NO_SUCH_DEVICE,
                                          "%s is neither a managed PF nor a VF of one.", device);
         return sd_bus_reply_method_return(call, "o", pf->object_path);
 }
@@ -87,24 +88,24 @@ int bus_register(Manager *m) {
         r = sd_bus_error_add_map(vfio_tokend_errors);
         if (r < 0)
                 return log_error_errno(r, "Failed to register error map: %m");
-        r = sd_bus_add_object_vtable(m->bus, NULL, BUS_PATH, BUS_IFACE_MANAGER, manager_vtable, m);
+        r = sd_bus_add_object_vtable(m->bus, NULL, VFIO_TOKEN_MANAGER_PATH, VFIO_TOKEN_MANAGER_INTERFACE, manager_vtable, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the Manager object: %m");
-        r = sd_bus_add_fallback_vtable(m->bus, NULL, BUS_PF_PREFIX, BUS_IFACE_PF, bus_pf_vtable, bus_pf_find,
+        r = sd_bus_add_fallback_vtable(m->bus, NULL, VFIO_TOKEN_PF_PATH_PREFIX, VFIO_TOKEN_PF_INTERFACE, bus_pf_vtable, bus_pf_find,
                                        m);
         if (r < 0)
                 return log_error_errno(r, "Failed to register PhysicalFunction objects: %m");
-        r = sd_bus_add_node_enumerator(m->bus, NULL, BUS_PF_PREFIX, bus_pf_enumerate, m);
+        r = sd_bus_add_node_enumerator(m->bus, NULL, VFIO_TOKEN_PF_PATH_PREFIX, bus_pf_enumerate, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the PF enumerator: %m");
-        r = sd_bus_add_fallback_vtable(m->bus, NULL, BUS_LEASE_PREFIX, BUS_IFACE_LEASE, bus_lease_vtable,
+        r = sd_bus_add_fallback_vtable(m->bus, NULL, VFIO_TOKEN_LEASE_PATH_PREFIX, VFIO_TOKEN_LEASE_INTERFACE, bus_lease_vtable,
                                        bus_lease_find, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to register Lease objects: %m");
-        r = sd_bus_add_node_enumerator(m->bus, NULL, BUS_LEASE_PREFIX, bus_lease_enumerate, m);
+        r = sd_bus_add_node_enumerator(m->bus, NULL, VFIO_TOKEN_LEASE_PATH_PREFIX, bus_lease_enumerate, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the lease enumerator: %m");
-        r = sd_bus_add_object_manager(m->bus, NULL, BUS_PATH);
+        r = sd_bus_add_object_manager(m->bus, NULL, VFIO_TOKEN_MANAGER_PATH);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the ObjectManager: %m");
         return 0;
@@ -122,12 +123,12 @@ void bus_pf_emit_changed(Pf *pf, const char *property, ...) {
                 names[n++] = (char *) p;
         va_end(ap);
         names[n] = NULL;
-        (void) sd_bus_emit_properties_changed_strv(pf->manager->bus, pf->object_path, BUS_IFACE_PF, names);
+        (void) sd_bus_emit_properties_changed_strv(pf->manager->bus, pf->object_path, VFIO_TOKEN_PF_INTERFACE, names);
 }
 
 void bus_emit_token_rotated(Pf *pf) {
         if (!pf->manager->bus)
                 return;
-        (void) sd_bus_emit_signal(pf->manager->bus, BUS_PATH, BUS_IFACE_MANAGER, "TokenRotated", "sot",
+        (void) sd_bus_emit_signal(pf->manager->bus, VFIO_TOKEN_MANAGER_PATH, VFIO_TOKEN_MANAGER_INTERFACE, "TokenRotated", "sot",
                                   pf->config.address, pf->object_path, pf->state->generation);
 }

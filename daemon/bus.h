@@ -6,21 +6,7 @@
 
 #include <systemd/sd-bus.h>
 
-#define BUS_NAME "org.vfio.Tokend1"
-#define BUS_PATH "/org/vfio/Tokend1"
-#define BUS_PF_PREFIX "/org/vfio/Tokend1/pf"
-#define BUS_LEASE_PREFIX "/org/vfio/Tokend1/lease"
-#define BUS_IFACE_MANAGER "org.vfio.Tokend1.Manager"
-#define BUS_IFACE_PF "org.vfio.Tokend1.PhysicalFunction"
-#define BUS_IFACE_LEASE "org.vfio.Tokend1.Lease"
-
-#define BUS_ERROR_NO_SUCH_DEVICE "org.vfio.Tokend1.Error.NoSuchDevice"
-#define BUS_ERROR_NOT_SUPPORTED "org.vfio.Tokend1.Error.NotSupported"
-#define BUS_ERROR_BUSY "org.vfio.Tokend1.Error.Busy"
-#define BUS_ERROR_DEVICE_GONE "org.vfio.Tokend1.Error.DeviceGone"
-
-#define POLKIT_ACTION_ACQUIRE "org.vfio.tokend.acquire-token"
-#define POLKIT_ACTION_ROTATE "org.vfio.tokend.rotate-token"
+#include "vfio-token-names.h"
 
 /* Bounds on what a caller may send. */
 #define BUS_DEVICE_MAX 64

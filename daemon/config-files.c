@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "fd-util.h"
 #include "macro.h"
+#include "string-util.h"
+#include "strv.h"
 #include "config-internal.h"
 #include "config.h"
 

@@ -28,6 +28,7 @@
 #include <strings.h>
 
 #include "macro.h"
+#include "string-util.h"
 #include "config-internal.h"
 #include "config.h"
 #include "parse-util.h"

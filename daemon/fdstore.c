@@ -14,8 +14,12 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include "fd-util.h"
 #include "fdstore.h"
+#include "macro.h"
 #include "pci-address.h"
+#include "string-util.h"
+#include "strv.h"
 
 #define FDSTORE_NAME_MAX 64
 

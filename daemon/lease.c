@@ -10,8 +10,11 @@
 #include "bus.h"
 #include "lease.h"
 #include "log.h"
+#include "macro.h"
 #include "manager.h"
 #include "pf.h"
+#include "string-util.h"
+#include "time-util.h"
 
 static int on_owner_gone(sd_bus_track *t, void *userdata) {
         Lease *l = userdata;
@@ -47,7 +50,7 @@ int lease_new(Pf *pf, const char *device, const char *owner, uid_t uid, pid_t pi
                 return -ENOMEM;
         }
         /* "/org/vfio/Tokend1/lease/<n>": digits are valid in object path elements as they are. */
-        if (asprintf(&l->path, "/org/vfio/Tokend1/lease/%s", id) < 0) {
+        if (asprintf(&l->path, VFIO_TOKEN_LEASE_PATH_PREFIX "/%s", id) < 0) {
                 l->path = NULL;
                 lease_free(l);
                 return -ENOMEM;

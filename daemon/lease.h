@@ -9,7 +9,6 @@
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
 
-#include "macro.h"
 #include "pci-address.h"
 
 typedef struct Pf Pf;

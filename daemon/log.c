@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Owns the daemon's log output: journal (structured) or stderr (plain lines). */
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <systemd/sd-journal.h>
+#include <unistd.h>
 
 #include "log.h"
+#include "macro.h"
 
 static int max_level = LOG_INFO;
 static int target_journal = -1;

@@ -15,10 +15,13 @@
 
 #include "config.h"
 #include "log.h"
+#include "macro.h"
 #include "manager.h"
 #include "setup.h"
 #include "state.h"
+#include "strv.h"
 #include "sysfs.h"
+#include "time-util.h"
 
 static const char *arg_config = NULL;
 static const char *arg_state_dir = NULL;

@@ -8,10 +8,14 @@
 #include <systemd/sd-daemon.h>
 
 #include "bus.h"
+#include "fd-util.h"
 #include "lease.h"
 #include "log.h"
+#include "macro.h"
 #include "manager.h"
 #include "polkit.h"
+#include "string-util.h"
+#include "strv.h"
 
 static int pick_path(const char *given, const char *env, const char *fallback, char **ret) {
         const char *e = given ?: (env ? getenv(env) : NULL);
@@ -146,11 +150,11 @@ int manager_connect_bus(Manager *m) {
         r = bus_register(m);
         if (r < 0)
                 return r;
-        r = sd_bus_request_name(m->bus, BUS_NAME, 0);
+        r = sd_bus_request_name(m->bus, VFIO_TOKEN_BUS_NAME, 0);
         if (r < 0)
                 return log_error_errno(r, "Failed to acquire bus name %s (is another instance running, and does "
                                           "the bus policy let us own it?): %m",
-                                       BUS_NAME);
+                                       VFIO_TOKEN_BUS_NAME);
         return 0;
 }
 

@@ -7,7 +7,9 @@
 #include <strings.h>
 
 #include "config.h"
+#include "macro.h"
 #include "parse-util.h"
+#include "time-util.h"
 
 int parse_boolean(const char *v, bool *ret) {
         static const char *const yes[] = { "yes", "true", "on", "1" };

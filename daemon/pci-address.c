@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "macro.h"
 #include "pci-address.h"
 
 static int hexval(char c) {

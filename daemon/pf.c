@@ -13,8 +13,11 @@
 #include "bus.h"
 #include "lease.h"
 #include "log.h"
+#include "macro.h"
 #include "manager.h"
 #include "pf.h"
+#include "string-util.h"
+#include "time-util.h"
 
 /* Crash injection for the VM tests, which must show that a kill at any step of a rotation loses
  * no token on the real kernel: only in tests/vfio-tokend-crashpoints, built with
@@ -65,7 +68,7 @@ int pf_new(Manager *m, const PfConfig *c, Pf **ret) {
         pf->state = pf_state_new();
         if (!pf->state)
                 return -ENOMEM;
-        r = sd_bus_path_encode("/org/vfio/Tokend1/pf", c->address, &pf->object_path);
+        r = sd_bus_path_encode(VFIO_TOKEN_PF_PATH_PREFIX, c->address, &pf->object_path);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(pf);

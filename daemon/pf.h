@@ -12,6 +12,7 @@
 #include "config.h"
 #include "fdstore.h"
 #include "macro.h"
+#include "time-util.h"
 #include "state.h"
 #include "sysfs.h"
 #include "token.h"

@@ -5,8 +5,10 @@
 #include <stdlib.h>
 
 #include "log.h"
+#include "macro.h"
 #include "manager.h"
 #include "polkit.h"
+#include "time-util.h"
 
 /* polkit 122 can stall a check for 15 s before answering correctly; give it room. */
 #define POLKIT_TIMEOUT_USEC (25 * USEC_PER_SEC)

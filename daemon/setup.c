@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "macro.h"
 #include "setup.h"
+#include "string-util.h"
 #include "sysfs.h"
 
 static int setup_group_node(const char *dev_root, int group, uid_t uid, gid_t gid) {

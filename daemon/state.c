@@ -29,8 +29,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fd-util.h"
+#include "io-util.h"
+#include "macro.h"
 #include "pci-address.h"
 #include "state.h"
+#include "string-util.h"
 
 #define STATE_FILE_MAX 4096
 #define STATE_VERSION 1
@@ -167,23 +171,6 @@ static int state_format(const char *address, const PfState *s, StateText *t) {
         return text_append(t, sum);
 }
 
-static int write_full(int fd, const char *p, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (k == 0)
-                        return -EIO;
-                p += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
 static void temp_name(const char *name, char *buf, size_t size) {
         static uint64_t counter;
         uint64_t r;
@@ -215,7 +202,7 @@ static int write_atomic(int dir_fd, const char *name, const StateText *t) {
                 r = negative_errno();
                 goto fail;
         }
-        r = write_full(fd, t->s, t->len);
+        r = loop_write(fd, t->s, t->len);
         if (r < 0)
                 goto fail;
         if (fsync(fd) < 0) {
@@ -425,6 +412,7 @@ int state_load(int dir_fd, const char *address, PfState **ret) {
         char canonical[PCI_ADDRESS_MAX], name[STATE_NAME_MAX];
         _cleanup_close_ int fd = -1;
         struct stat st;
+        ssize_t n;
         int r;
 
         if (dir_fd < 0 || !ret)
@@ -444,18 +432,10 @@ int state_load(int dir_fd, const char *address, PfState **ret) {
                 return -EBADMSG;
 
         /* Bounded: one byte more than the largest valid file tells us it is too long. */
-        while (t.len < sizeof t.s) {
-                ssize_t n = read(fd, t.s + t.len, sizeof t.s - t.len);
-
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (n == 0)
-                        break;
-                t.len += (size_t) n;
-        }
+        n = loop_read(fd, t.s, sizeof t.s);
+        if (n < 0)
+                return (int) n;
+        t.len = (size_t) n;
         if (t.len > STATE_FILE_MAX)
                 return -EBADMSG;
 

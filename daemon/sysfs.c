@@ -16,6 +16,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fd-util.h"
+#include "io-util.h"
+#include "macro.h"
+#include "string-util.h"
+#include "strv.h"
 #include "sysfs.h"
 
 #define VFIO_PCI_DRIVER "vfio-pci"
@@ -110,27 +115,19 @@ static int read_uint_at(int dfd, const char *name, unsigned *ret) {
         char buf[ATTR_MAX];
         unsigned long v;
         size_t len = 0;
+        ssize_t n;
         int r;
 
         fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return negative_errno();
 
-        for (;;) {
-                ssize_t n;
-
-                if (len >= sizeof buf - 1)
-                        return -EBADMSG; /* longer than any number we expect */
-                n = read(fd, buf + len, sizeof buf - 1 - len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno(); /* ENODEV: the device was removed under us */
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-        }
+        n = loop_read(fd, buf, sizeof buf - 1);
+        if (n < 0)
+                return (int) n; /* ENODEV: the device was removed under us */
+        if ((size_t) n >= sizeof buf - 1)
+                return -EBADMSG; /* longer than any number we expect */
+        len = (size_t) n;
         if (len > 0 && buf[len - 1] == '\n')
                 len--;
         buf[len] = '\0';

@@ -17,7 +17,10 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
+#include "fd-util.h"
+#include "macro.h"
 #include "pci-address.h"
+#include "string-util.h"
 #include "vfio-syscalls.h"
 #include "vfio.h"
 

@@ -14,6 +14,7 @@
 #include "bus-args.h"
 #include "bus.h"
 #include "macro.h"
+#include "string-util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -221,7 +222,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         unsigned n_keys;
         int r;
 
-        if (sd_bus_message_new_method_call(fuzz_bus(), &m, BUS_NAME, BUS_PATH, BUS_IFACE_MANAGER,
+        if (sd_bus_message_new_method_call(fuzz_bus(), &m, VFIO_TOKEN_BUS_NAME, VFIO_TOKEN_MANAGER_PATH, VFIO_TOKEN_MANAGER_INTERFACE,
                                            "AcquireToken") < 0)
                 abort();
 

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "../daemon/macro.h"
+#include "macro.h"
+#include "strv.h"
 /* By path: a plain "config.h" may find the generated autoheader file of the same name. */
 #include "config.h"
 

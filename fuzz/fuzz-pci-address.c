@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "macro.h"
+#include "string-util.h"
 #include "pci-address.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -12,7 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fd-util.h"
 #include "fixture-internal.h"
+#include "macro.h"
+#include "string-util.h"
 
 int fx_device_link_name(Fixture *f, const char *addr, const char *link, char **ret) {
         _cleanup_free_ char *p = sys_path(f, DEVICES_DIR "/%s/%s", addr, link);

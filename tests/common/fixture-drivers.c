@@ -11,7 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fd-util.h"
 #include "fixture-internal.h"
+#include "macro.h"
+#include "string-util.h"
 
 /* dev/vfio/<n> exists while a device of group n is bound to vfio-pci, as the kernel's group
  * node exists while vfio-pci holds a device of the group. */

@@ -15,7 +15,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fd-util.h"
 #include "fixture-internal.h"
+#include "macro.h"
+#include "string-util.h"
 
 char *fx_path_join(const char *a, const char *b) {
         char *p;

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "fixture.h"
+#include "macro.h"
 #include "pci-address.h"
 
 #define VFIO_PCI_DRIVER "vfio-pci"

@@ -13,7 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fd-util.h"
 #include "fixture-internal.h"
+#include "macro.h"
 
 /* <base>/sys/<printf-formatted relative path>, NULL when out of memory. */
 _printf_(2, 3) char *sys_path(const Fixture *f, const char *fmt, ...) {

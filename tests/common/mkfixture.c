@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "macro.h"
+#include "string-util.h"
 
 static void usage(FILE *out) {
         fputs("Usage: mkfixture DIR COMMAND...\n"

@@ -15,9 +15,12 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "fd-util.h"
 #include "fixture-internal.h"
 #include "kmodel.h"
 #include "log.h"
+#include "macro.h"
+#include "strv.h"
 #include "test-util.h"
 
 /* Where received fds go, and where passed ones wait before they are moved to 3..: apart from each

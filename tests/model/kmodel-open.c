@@ -24,8 +24,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fd-util.h"
 #include "kmodel.h"
+#include "macro.h"
 #include "pci-address.h"
+#include "string-util.h"
 #include "sysfs.h"
 #include "token.h"
 

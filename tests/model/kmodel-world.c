@@ -13,8 +13,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fd-util.h"
 #include "kmodel-world.h"
+#include "macro.h"
 #include "pci-address.h"
+#include "string-util.h"
+#include "strv.h"
 
 /* What .kmodel/<pf>.token holds: the token and the identity of the PF's driver binding it belongs
  * to (the inode and ctime of the PF's driver link, which a rebind replaces). */

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 
 #include "kmodel.h"
+#include "macro.h"
+#include "string-util.h"
 #include "sysfs.h"
 
 #define VFIO_PCI "vfio-pci"

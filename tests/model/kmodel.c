@@ -16,8 +16,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fd-util.h"
 #include "kmodel-world.h"
+#include "macro.h"
 #include "pci-address.h"
+#include "string-util.h"
+#include "strv.h"
 
 #define VF_TOKEN_ARG "vf_token="
 #define UUID_STRING_LEN 36

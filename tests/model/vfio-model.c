@@ -14,6 +14,7 @@
 
 #include "kmodel.h"
 #include "macro.h"
+#include "string-util.h"
 #include "vfio-syscalls.h"
 
 /* The model knows two kinds of node by their path: "<dev>/vfio/vfio" and "<dev>/vfio/<group>". */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "fd-util.h"
 #include "kmodel.h"
 #include "scenarios.h"
 

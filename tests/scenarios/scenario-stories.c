@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "macro.h"
 #include "scenario-stories.h"
 #include "sysfs.h"
 

@@ -10,7 +10,9 @@
 #include <linux/vfio.h>
 
 #include "fixture.h"
+#include "macro.h"
 #include "scenario-stories.h"
+#include "string-util.h"
 #include "sysfs.h"
 
 

@@ -18,7 +18,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "macro.h"
 
 /* The syscalls a scenario makes; each returns the fd or 0, or -errno as the syscall failed. */
 typedef struct ScenarioOps {

@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "macro.h"
 #include "scenarios.h"
+#include "string-util.h"
 
 static void usage(FILE *out) {
         fputs("Usage: vfio-scenarios --backend=model [--base=DIR] [OPTIONS]\n"

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "macro.h"
+#include "strv.h"
+#include "time-util.h"
 /* Not "config.h": with automake's -I. that is the generated autoheader file of the same name. */
 #include "config.h"
 #include "test-util.h"

@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 #include "fdstore.h"
+#include "macro.h"
+#include "string-util.h"
+#include "strv.h"
 #include "test-util.h"
 
 #define ADDR "0000:3b:00.0"

@@ -15,8 +15,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fd-util.h"
 #include "fixture.h"
 #include "kmodel.h"
+#include "macro.h"
 #include "scenarios.h"
 #include "test-util.h"
 #include "vfio.h"

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "macro.h"
 #include "manager.h"
 #include "test-util.h"
 

@@ -17,11 +17,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fd-util.h"
 #include "fixture.h"
 #include "kmodel.h"
+#include "macro.h"
 #include "manager.h"
 #include "pf.h"
 #include "state.h"
+#include "string-util.h"
 #include "test-util.h"
 
 #define PF_A "0000:01:00.0"   /* vfio-pci, 2 of 4 VFs: served */

@@ -15,13 +15,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fd-util.h"
 #include "fixture.h"
 #include "kmodel.h"
 #include "lease.h"
+#include "macro.h"
 #include "manager.h"
 #include "pf.h"
 #include "state.h"
+#include "string-util.h"
 #include "test-util.h"
+#include "time-util.h"
 
 #define PF "0000:01:00.0"
 #define VF1 "0000:01:00.1"

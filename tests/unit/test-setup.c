@@ -13,6 +13,7 @@
 #include "config.h"
 #include "fixture.h"
 #include "log.h"
+#include "macro.h"
 #include "setup.h"
 
 #define PF "0000:01:00.0"

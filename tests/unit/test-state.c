@@ -12,7 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fd-util.h"
+#include "macro.h"
 #include "state.h"
+#include "string-util.h"
 #include "test-util.h"
 
 #define ADDR "0000:3b:00.0"

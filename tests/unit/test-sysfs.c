@@ -15,7 +15,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fd-util.h"
 #include "fixture.h"
+#include "macro.h"
 #include "sysfs.h"
 #include "test-util.h"
 

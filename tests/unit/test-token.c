@@ -3,8 +3,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include "token.h"
+#include "macro.h"
 #include "test-util.h"
+#include "token.h"
 
 START_TEST(test_generate_and_format) {
         _cleanup_(token_freep) Token *a = token_new(), *b = token_new();

@@ -1,0 +1,30 @@
+# client/: libvfio-token (installed static library, header and pkg-config file) and the
+# vfio-tokenctl CLI.
+lib_LIBRARIES += client/libvfio-token.a
+client_libvfio_token_a_SOURCES = client/libvfio-token.c client/vfio-token.h
+include_HEADERS += client/vfio-token.h common/vfio-token-names.h
+
+pkgconfigdir = $(libdir)/pkgconfig
+pkgconfig_DATA = client/vfio-token.pc
+client/vfio-token.pc: $(srcdir)/client/vfio-token.pc.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) client && sed \
+		-e 's|[@]prefix[@]|$(prefix)|g' \
+		-e 's|[@]exec_prefix[@]|$(exec_prefix)|g' \
+		-e 's|[@]libdir[@]|$(libdir)|g' \
+		-e 's|[@]includedir[@]|$(includedir)|g' \
+		-e 's|[@]PACKAGE_VERSION[@]|$(PACKAGE_VERSION)|g' \
+		$(srcdir)/client/vfio-token.pc.in > $@.tmp && mv -f $@.tmp $@
+CLEANFILES += client/vfio-token.pc
+EXTRA_DIST += client/vfio-token.pc.in
+
+bin_PROGRAMS += client/vfio-tokenctl
+client_vfio_tokenctl_SOURCES = \
+	client/vfio-tokenctl.c client/tokenctl.h \
+	client/tokenctl-show.c \
+	client/tokenctl-acquire.c \
+	client/json-out.c client/json-out.h \
+	client/polkit-agent.c client/polkit-agent.h
+client_vfio_tokenctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/client
+client_vfio_tokenctl_LDADD = client/libvfio-token.a common/libcommon.a $(SYSTEMD_LIBS)
+dist_noinst_SCRIPTS += tests/client/test-cli-usage.sh
+TESTS += tests/client/test-cli-usage.sh

@@ -1,0 +1,12 @@
+# common/: the base helpers (fd, io, strings, string arrays, time) and the D-Bus names, used by
+# the daemon, the client library, vfio-tokenctl and the benchmark alike. Header-only but for
+# the read/write loops.
+noinst_LIBRARIES += common/libcommon.a
+common_libcommon_a_SOURCES = \
+	common/macro.h \
+	common/fd-util.h \
+	common/io-util.c common/io-util.h \
+	common/string-util.h \
+	common/strv.h \
+	common/time-util.h \
+	common/vfio-token-names.h

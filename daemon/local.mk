@@ -1,0 +1,41 @@
+# daemon/: the core in libtokend.a (everything but main()), and the vfio-tokend program.
+# vfio.c's VFIO sequence runs on the kernel unless the kernel model (tests/model/vfio-model.c)
+# replaces its system calls (daemon/vfio-syscalls.h).
+noinst_LIBRARIES += libtokend.a
+libtokend_a_SOURCES = \
+	daemon/log.c daemon/log.h \
+	daemon/token.c daemon/token.h \
+	daemon/pci-address.c daemon/pci-address.h \
+	daemon/config.c daemon/config.h daemon/config-internal.h daemon/config-files.c \
+	daemon/parse-util.c daemon/parse-util.h \
+	daemon/sysfs.c daemon/sysfs.h \
+	daemon/state.c daemon/state.h \
+	daemon/fdstore.c daemon/fdstore.h \
+	daemon/pf.c daemon/pf.h \
+	daemon/manager.c daemon/manager.h \
+	daemon/setup.c daemon/setup.h \
+	daemon/lease.c daemon/lease.h \
+	daemon/polkit.c daemon/polkit.h \
+	daemon/bus-args.c daemon/bus-args.h \
+	daemon/bus.c daemon/bus.h \
+	daemon/bus-caller.c daemon/bus-caller.h \
+	daemon/bus-pf.c daemon/bus-pf.h \
+	daemon/bus-lease.c daemon/bus-lease.h \
+	daemon/vfio.c daemon/vfio.h daemon/vfio-syscalls.h daemon/vfio-names.c
+
+DAEMON_LIBS = libtokend.a common/libcommon.a $(SYSTEMD_LIBS) $(UUID_LIBS) $(CAPNG_LIBS)
+
+sbin_PROGRAMS += vfio-tokend
+vfio_tokend_SOURCES = daemon/main.c
+vfio_tokend_LDADD = $(DAEMON_LIBS)
+
+# The real daemon with crash points in its rotation (daemon/pf.c, VFIO_TOKEND_CRASH_POINTS), for
+# the VM tests that kill it between the steps of a rotation. Never installed.
+noinst_PROGRAMS += tests/vfio-tokend-crashpoints
+tests_vfio_tokend_crashpoints_SOURCES = daemon/main.c daemon/pf.c
+tests_vfio_tokend_crashpoints_CPPFLAGS = $(AM_CPPFLAGS) -DVFIO_TOKEND_CRASH_POINTS
+tests_vfio_tokend_crashpoints_LDADD = $(DAEMON_LIBS)
+
+# The daemon's command line and --check-config.
+TESTS += tests/daemon/test-cli.sh
+dist_noinst_SCRIPTS += tests/daemon/test-cli.sh

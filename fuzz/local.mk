@@ -1,0 +1,36 @@
+# Fuzzing (fuzz/): libFuzzer targets for the config parser, the PCI address grammar, the
+# AcquireToken arguments (daemon/bus-args.c) and the state file format, with seed corpora in
+# fuzz/corpus/<target>/. `make check-fuzz` builds them with clang (CLANG=...) into fuzz/build/
+# and fuzz/run-fuzz.sh runs each for a short bounded time on a copy of its corpus (the repo's
+# corpus is never written to); any crash, leak or sanitizer report fails it and keeps the input
+# in fuzz/build/. Not part of `make check`: it needs clang with libFuzzer.
+CLANG = clang
+FUZZ_TIME = 15
+FUZZ_RUNS = 2000000
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	-Wall -Wextra -Wno-unused-parameter -Werror \
+	-I$(top_srcdir)/common -I$(top_srcdir)/daemon -include $(top_builddir)/build-config.h
+fuzz_targets = config pci-address bus-options
+fuzz_programs = $(fuzz_targets:%=fuzz/build/fuzz-%)
+fuzz_config_sources = fuzz/fuzz-config.c daemon/config.c daemon/parse-util.c daemon/pci-address.c
+fuzz_pci_address_sources = fuzz/fuzz-pci-address.c daemon/pci-address.c
+fuzz_bus_options_sources = fuzz/fuzz-bus-options.c daemon/bus-args.c daemon/pci-address.c
+
+# Each target is rebuilt when any header changes: they are few and cheap to build.
+FUZZ_DEPS = $(wildcard $(srcdir)/common/*.h $(srcdir)/daemon/*.h)
+fuzz/build/fuzz-%: $(FUZZ_DEPS)
+	@$(MKDIR_P) fuzz/build
+	$(AM_V_CCLD)$(CLANG) $(FUZZ_CFLAGS) `$(PKG_CONFIG) --cflags libsystemd` \
+		$(fuzz_$(subst -,_,$*)_sources:%=$(srcdir)/%) `$(PKG_CONFIG) --libs libsystemd` -o $@
+
+check-fuzz: $(fuzz_programs)
+	@FUZZ_TIME=$(FUZZ_TIME) FUZZ_RUNS=$(FUZZ_RUNS) bash $(srcdir)/fuzz/run-fuzz.sh $(srcdir)/fuzz/corpus \
+		$(fuzz_targets)
+.PHONY: check-fuzz
+CLEANFILES += $(fuzz_programs)
+EXTRA_DIST += \
+	fuzz/run-fuzz.sh \
+	fuzz/fuzz-config.c \
+	fuzz/fuzz-pci-address.c \
+	fuzz/fuzz-bus-options.c \
+	fuzz/corpus

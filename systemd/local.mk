@@ -1,0 +1,36 @@
+# systemd/: the unit, sysusers.d and tmpfiles.d entries, and their checks.
+
+# The unit names the daemon's installed path, so it is generated from a template.
+nodist_systemdsystemunit_DATA = systemd/vfio-tokend.service
+systemd/vfio-tokend.service: $(srcdir)/systemd/vfio-tokend.service.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) systemd && sed \
+		-e 's|[@]sbindir[@]|$(sbindir)|g' \
+		$(srcdir)/systemd/vfio-tokend.service.in > $@.tmp && mv -f $@.tmp $@
+CLEANFILES += systemd/vfio-tokend.service
+EXTRA_DIST += systemd/vfio-tokend.service.in
+
+# sysusers.d and tmpfiles.d want the file named after the package (vfio-tokend.conf); automake
+# installs files under their own base name, so each gets a copy under that name.
+nodist_sysusers_DATA = systemd/sysusers.d/vfio-tokend.conf
+systemd/sysusers.d/vfio-tokend.conf: $(srcdir)/systemd/vfio-tokend.sysusers
+	$(AM_V_GEN)$(MKDIR_P) systemd/sysusers.d && cp $(srcdir)/systemd/vfio-tokend.sysusers $@
+nodist_tmpfiles_DATA = systemd/tmpfiles.d/vfio-tokend.conf
+systemd/tmpfiles.d/vfio-tokend.conf: $(srcdir)/systemd/vfio-tokend.tmpfiles
+	$(AM_V_GEN)$(MKDIR_P) systemd/tmpfiles.d && cp $(srcdir)/systemd/vfio-tokend.tmpfiles $@
+CLEANFILES += systemd/sysusers.d/vfio-tokend.conf systemd/tmpfiles.d/vfio-tokend.conf
+EXTRA_DIST += systemd/vfio-tokend.sysusers systemd/vfio-tokend.tmpfiles
+
+# systemd-analyze security exposure of the unit must stay <= 0.8 (issue 5).
+TESTS += tests/systemd/test-unit-security.sh
+dist_noinst_SCRIPTS += tests/systemd/test-unit-security.sh
+
+# pkg-config may name directories outside the prefix (Debian's systemdsystemunitdir is
+# /lib/systemd/system): distcheck installs every integration file under its own prefix.
+AM_DISTCHECK_CONFIGURE_FLAGS = \
+	--with-systemdsystemunitdir='$${prefix}/lib/systemd/system' \
+	--with-sysusersdir='$${prefix}/lib/sysusers.d' \
+	--with-tmpfilesdir='$${prefix}/lib/tmpfiles.d' \
+	--with-dbussystemdir='$${datadir}/dbus-1/system.d' \
+	--with-dbussystemservicedir='$${datadir}/dbus-1/system-services' \
+	--with-dbusinterfacesdir='$${datadir}/dbus-1/interfaces' \
+	--with-polkitactionsdir='$${datadir}/polkit-1/actions'

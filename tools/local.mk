@@ -1,0 +1,3 @@
+# tools/: the README's two commands (demo, all tests), their dependencies, and the include
+# direction check run by make check.
+EXTRA_DIST += tools/deps.sh tools/demo.sh tools/demo-run.sh tools/test-all.sh
