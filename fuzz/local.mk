@@ -10,18 +10,21 @@ FUZZ_RUNS = 2000000
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-Wall -Wextra -Wno-unused-parameter -Werror \
 	-I$(top_srcdir)/common -I$(top_srcdir)/daemon -include $(top_builddir)/build-config.h
-fuzz_targets = config pci-address bus-options
+fuzz_targets = config pci-address bus-options state-format
 fuzz_programs = $(fuzz_targets:%=fuzz/build/fuzz-%)
 fuzz_config_sources = fuzz/fuzz-config.c daemon/config.c daemon/parse-util.c daemon/pci-address.c
 fuzz_pci_address_sources = fuzz/fuzz-pci-address.c daemon/pci-address.c
 fuzz_bus_options_sources = fuzz/fuzz-bus-options.c daemon/bus-args.c daemon/pci-address.c
+fuzz_state_format_sources = fuzz/fuzz-state-format.c daemon/state-format.c daemon/token.c daemon/pci-address.c
+fuzz_state_format_libs = $(UUID_LIBS)
 
 # Each target is rebuilt when any header changes: they are few and cheap to build.
 FUZZ_DEPS = $(wildcard $(srcdir)/common/*.h $(srcdir)/daemon/*.h)
 fuzz/build/fuzz-%: $(FUZZ_DEPS)
 	@$(MKDIR_P) fuzz/build
 	$(AM_V_CCLD)$(CLANG) $(FUZZ_CFLAGS) `$(PKG_CONFIG) --cflags libsystemd` \
-		$(fuzz_$(subst -,_,$*)_sources:%=$(srcdir)/%) `$(PKG_CONFIG) --libs libsystemd` -o $@
+		$(fuzz_$(subst -,_,$*)_sources:%=$(srcdir)/%) `$(PKG_CONFIG) --libs libsystemd` \
+		$(fuzz_$(subst -,_,$*)_libs) -o $@
 
 check-fuzz: $(fuzz_programs)
 	@FUZZ_TIME=$(FUZZ_TIME) FUZZ_RUNS=$(FUZZ_RUNS) bash $(srcdir)/fuzz/run-fuzz.sh $(srcdir)/fuzz/corpus \
@@ -33,4 +36,5 @@ EXTRA_DIST += \
 	fuzz/fuzz-config.c \
 	fuzz/fuzz-pci-address.c \
 	fuzz/fuzz-bus-options.c \
+	fuzz/fuzz-state-format.c \
 	fuzz/corpus

@@ -11,6 +11,7 @@ unit_tests = \
 	tests/unit/test-config \
 	tests/unit/test-sysfs \
 	tests/unit/test-state \
+	tests/unit/test-state-format \
 	tests/unit/test-fdstore \
 	tests/unit/test-kmodel \
 	tests/unit/test-pf \
