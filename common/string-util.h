@@ -15,3 +15,7 @@ static inline bool streq_ptr(const char *a, const char *b) {
                 return a == b;
         return strcmp(a, b) == 0;
 }
+
+static inline bool isempty_str(const char *s) {
+        return !s || !*s;
+}

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "bus-args.h"
-#include "bus.h"
 
 int bus_read_device_arg(sd_bus_message *m, char ret[static PCI_ADDRESS_MAX], sd_bus_error *error) {
         const char *s;

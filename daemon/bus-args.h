@@ -8,6 +8,9 @@
 
 #include "pci-address.h"
 
+/* Bounds on what a caller may send. */
+#define BUS_DEVICE_MAX 64
+
 /* Reads an "s" device argument, a PCI address of at most BUS_DEVICE_MAX bytes, and writes its
  * canonical form to ret. A malformed one sets InvalidArgs on error. */
 int bus_read_device_arg(sd_bus_message *m, char ret[static PCI_ADDRESS_MAX], sd_bus_error *error);

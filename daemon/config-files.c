@@ -186,7 +186,7 @@ static int parse_dropins(Parser *p, const char *dir) {
 
 int config_load(const char *path, bool path_must_exist, const char *dropin_dir, Config **ret,
                 char ***ret_errors) {
-        Parser p = {};
+        Parser p = { .max_pending_checks_per_user = CONFIG_DEFAULT_MAX_PENDING_CHECKS_PER_USER };
         int r = 0;
 
         if (path) {

@@ -41,6 +41,8 @@ typedef struct PfEntry {
 
 typedef struct Parser {
         uint64_t rotate_interval_usec;
+        unsigned max_pending_checks_per_user;
+        unsigned max_leases_per_user;
         PfEntry *pfs;
         size_t n_pfs;
 

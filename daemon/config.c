@@ -164,6 +164,28 @@ static void daemon_assignment(Parser *p, unsigned line, const char *key, const c
                         p->rotate_interval_usec = 0;
                 else
                         (void) parse_interval(p, line, key, value, &p->rotate_interval_usec);
+        } else if (streq(key, "MaxPendingChecksPerUser")) {
+                unsigned v = CONFIG_DEFAULT_MAX_PENDING_CHECKS_PER_USER;
+                int r = *value ? parse_unsigned(value, CONFIG_MAX_PENDING_CHECKS_PER_USER, &v) : 0;
+
+                if (r >= 0 && v == 0)
+                        r = -ERANGE;
+                if (r < 0)
+                        bad_value(p, line, key, value, r, "not a number",
+                                  "out of range (1.." STRINGIFY(CONFIG_MAX_PENDING_CHECKS_PER_USER) ")");
+                else
+                        p->max_pending_checks_per_user = v;
+        } else if (streq(key, "MaxLeasesPerUser")) {
+                unsigned v = 0;
+                int r = *value ? parse_unsigned(value, CONFIG_MAX_LEASES_PER_USER, &v) : 0;
+
+                if (r >= 0 && *value && v == 0)
+                        r = -ERANGE;
+                if (r < 0)
+                        bad_value(p, line, key, value, r, "not a number",
+                                  "out of range (1.." STRINGIFY(CONFIG_MAX_LEASES_PER_USER) ")");
+                else
+                        p->max_leases_per_user = v;
         } else
                 config_add_error(p, p->file, line, "%s: unknown key in [Daemon]", escape_text(key, buf));
 }
@@ -404,6 +426,8 @@ int config_parser_finish(Parser *p, Config **ret, char ***ret_errors) {
         if (!c)
                 return -ENOMEM;
         c->rotate_interval_usec = p->rotate_interval_usec;
+        c->max_pending_checks_per_user = p->max_pending_checks_per_user;
+        c->max_leases_per_user = p->max_leases_per_user;
         if (p->n_pfs > 0) {
                 c->pfs = calloc(p->n_pfs, sizeof(PfConfig));
                 if (!c->pfs) {
@@ -429,7 +453,7 @@ int config_parser_finish(Parser *p, Config **ret, char ***ret_errors) {
 }
 
 int config_load_string(const char *name, const char *text, Config **ret, char ***ret_errors) {
-        Parser p = {};
+        Parser p = { .max_pending_checks_per_user = CONFIG_DEFAULT_MAX_PENDING_CHECKS_PER_USER };
         int r;
 
         if (!text)

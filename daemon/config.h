@@ -31,8 +31,17 @@ typedef struct PfConfig {
         unsigned line;
 } PfConfig;
 
+/* Quotas of [Daemon] (vfio-tokend.conf(5)). */
+#define CONFIG_DEFAULT_MAX_PENDING_CHECKS_PER_USER 16
+#define CONFIG_MAX_PENDING_CHECKS_PER_USER 1024
+#define CONFIG_DEFAULT_MAX_LEASES_PER_USER 256
+#define CONFIG_MAX_LEASES_PER_USER 65536
+
 typedef struct Config {
-        uint64_t rotate_interval_usec; /* [Daemon] RotateIntervalSec=, 0 = never */
+        uint64_t rotate_interval_usec;        /* [Daemon] RotateIntervalSec=, 0 = never */
+        unsigned max_pending_checks_per_user; /* [Daemon] MaxPendingChecksPerUser= */
+        unsigned max_leases_per_user;         /* [Daemon] MaxLeasesPerUser=, 0 = the default: 256 or the
+                                               * number of VFs of all managed PFs, whichever is larger */
         PfConfig *pfs;
         size_t n_pfs;
 } Config;

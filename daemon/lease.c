@@ -1,139 +1,334 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Owns leases: creation, owner tracking, ending, and the audit lines for releases. */
+/* Owns leases: the registry of all of them (by id, by owner, counts per uid), their creation
+ * within the quotas, their ending, and the audit line of an ending. */
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
+#include <string.h>
 
-#include "bus.h"
+#include "bus-emit.h"
 #include "lease.h"
 #include "log.h"
 #include "macro.h"
-#include "manager.h"
 #include "pf.h"
 #include "string-util.h"
 #include "time-util.h"
+#include "vfio-token-names.h"
 
-static int on_owner_gone(sd_bus_track *t, void *userdata) {
-        Lease *l = userdata;
+struct LeaseOwner {
+        char *name; /* unique bus name */
+        unsigned n_leases;
+        Lease *leases;
+        struct LeaseOwner *next, *prev;
+};
 
-        lease_end(l, "owner left the bus");
+typedef struct UidCount {
+        uid_t uid;
+        unsigned n;
+        struct UidCount *next;
+} UidCount;
+
+struct LeaseRegistry {
+        sd_bus *const *bus;
+        unsigned max_per_user;
+        uint64_t next_id;      /* ids are never reused within a run */
+        Lease **by_id;         /* sorted by id: ids only grow, so appending keeps the order */
+        size_t n, allocated;
+        LeaseOwner *owners;
+        UidCount *uids;
+};
+
+int lease_registry_new(sd_bus *const *bus, unsigned max_per_user, LeaseRegistry **ret) {
+        LeaseRegistry *r = calloc(1, sizeof(LeaseRegistry));
+
+        if (!r)
+                return -ENOMEM;
+        r->bus = bus;
+        r->max_per_user = max_per_user;
+        *ret = r;
         return 0;
 }
 
-int lease_new(Pf *pf, const char *device, const char *owner, uid_t uid, pid_t pid, const char *unit,
-              Lease **ret) {
-        Manager *m = pf->manager;
-        Lease *l;
-        char id[32];
-        int r;
+LeaseRegistry *lease_registry_free(LeaseRegistry *r) {
+        if (!r)
+                return NULL;
+        while (r->n > 0)
+                lease_free(r->by_id[r->n - 1]);
+        free(r->by_id);
+        for (UidCount *u = r->uids, *next; u; u = next) {
+                next = u->next;
+                free(u);
+        }
+        return mfree(r);
+}
 
-        if (m->n_leases >= LEASES_MAX)
+void lease_registry_set_max_per_user(LeaseRegistry *r, unsigned max_per_user) {
+        r->max_per_user = max_per_user;
+}
+
+unsigned lease_registry_max_per_user(const LeaseRegistry *r) {
+        return r->max_per_user;
+}
+
+static LeaseOwner *owner_find(const LeaseRegistry *r, const char *name) {
+        for (LeaseOwner *o = r->owners; o; o = o->next)
+                if (streq(o->name, name))
+                        return o;
+        return NULL;
+}
+
+static UidCount *uid_find(const LeaseRegistry *r, uid_t uid) {
+        for (UidCount *u = r->uids; u; u = u->next)
+                if (u->uid == uid)
+                        return u;
+        return NULL;
+}
+
+unsigned lease_registry_count(const LeaseRegistry *r) {
+        return (unsigned) r->n;
+}
+
+unsigned lease_registry_count_owner(const LeaseRegistry *r, const char *owner) {
+        LeaseOwner *o = owner_find(r, owner);
+
+        return o ? o->n_leases : 0;
+}
+
+unsigned lease_registry_count_uid(const LeaseRegistry *r, uid_t uid) {
+        UidCount *u = uid_find(r, uid);
+
+        return u ? u->n : 0;
+}
+
+int lease_registry_check_quota(const LeaseRegistry *r, const char *owner, uid_t uid) {
+        if (lease_registry_count_owner(r, owner) >= LEASES_PER_OWNER_MAX)
+                return -EDQUOT;
+        if (lease_registry_count_uid(r, uid) >= r->max_per_user)
+                return -EUSERS;
+        if (r->n >= LEASES_MAX)
                 return -ENOSPC;
+        return 0;
+}
+
+static void owner_unlink(LeaseRegistry *r, LeaseOwner *o) {
+        if (o->prev)
+                o->prev->next = o->next;
+        else
+                r->owners = o->next;
+        if (o->next)
+                o->next->prev = o->prev;
+        free(o->name);
+        free(o);
+}
+
+/* Takes the lease out of every index of the registry. */
+static void registry_unlink(Lease *l) {
+        LeaseRegistry *r = l->registry;
+        LeaseOwner *o = l->owner;
+        UidCount *u;
+        size_t lo = 0, hi = r->n;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (r->by_id[mid]->id < l->id)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        if (lo < r->n && r->by_id[lo] == l) {
+                memmove(r->by_id + lo, r->by_id + lo + 1, (r->n - lo - 1) * sizeof(Lease *));
+                r->n--;
+        }
+
+        if (o) {
+                if (l->owner_prev)
+                        l->owner_prev->owner_next = l->owner_next;
+                else
+                        o->leases = l->owner_next;
+                if (l->owner_next)
+                        l->owner_next->owner_prev = l->owner_prev;
+                if (--o->n_leases == 0)
+                        owner_unlink(r, o);
+                l->owner = NULL;
+        }
+
+        u = uid_find(r, l->uid);
+        if (u && u->n > 0)
+                u->n--;
+}
+
+int lease_new(LeaseRegistry *r, Pf *pf, const char *device, const char *owner, uid_t uid, pid_t pid,
+              Lease **ret) {
+        _cleanup_free_ Lease *l = NULL;
+        LeaseOwner *o;
+        UidCount *u;
+        int q;
+
+        q = lease_registry_check_quota(r, owner, uid);
+        if (q < 0)
+                return q;
+
+        if (r->n == r->allocated) {
+                size_t a = r->allocated ? r->allocated * 2 : 16;
+                Lease **b = realloc(r->by_id, a * sizeof(Lease *));
+
+                if (!b)
+                        return -ENOMEM;
+                r->by_id = b;
+                r->allocated = a;
+        }
+        u = uid_find(r, uid);
+        if (!u) {
+                u = calloc(1, sizeof(UidCount));
+                if (!u)
+                        return -ENOMEM;
+                u->uid = uid;
+                u->next = r->uids;
+                r->uids = u;
+        }
+        o = owner_find(r, owner);
+        if (!o) {
+                o = calloc(1, sizeof(LeaseOwner));
+                if (!o)
+                        return -ENOMEM;
+                o->name = strdup(owner);
+                if (!o->name) {
+                        free(o);
+                        return -ENOMEM;
+                }
+                o->next = r->owners;
+                if (r->owners)
+                        r->owners->prev = o;
+                r->owners = o;
+        }
 
         l = calloc(1, sizeof(Lease));
         if (!l)
-                return -ENOMEM;
+                goto fail;
+        l->registry = r;
         l->pf = pf;
-        l->id = ++m->next_lease_id;
-        snprintf(id, sizeof id, "%" PRIu64, l->id);
+        l->id = r->next_id + 1;
         snprintf(l->device, sizeof l->device, "%s", device);
         l->uid = uid;
         l->pid = pid;
         l->acquired_usec = now_realtime_usec();
-        l->owner = strdup(owner);
-        l->unit = unit ? strdup(unit) : NULL;
-        if (!l->owner || (unit && !l->unit)) {
-                lease_free(l);
-                return -ENOMEM;
-        }
         /* "/org/vfio/Tokend1/lease/<n>": digits are valid in object path elements as they are. */
-        if (asprintf(&l->path, VFIO_TOKEN_LEASE_PATH_PREFIX "/%s", id) < 0) {
+        if (asprintf(&l->path, VFIO_TOKEN_LEASE_PATH_PREFIX "/%" PRIu64, l->id) < 0) {
                 l->path = NULL;
-                lease_free(l);
-                return -ENOMEM;
+                goto fail;
         }
+        r->next_id++;
 
-        /* Link first, so that lease_free() can unlink on any failure below. */
-        l->next = pf->leases;
-        if (pf->leases)
-                pf->leases->prev = l;
-        pf->leases = l;
-        pf->n_leases++;
-        m->n_leases++;
+        r->by_id[r->n++] = l;
+        l->owner = o;
+        l->owner_next = o->leases;
+        if (o->leases)
+                o->leases->owner_prev = l;
+        o->leases = l;
+        o->n_leases++;
+        u->n++;
 
-        if (m->bus) {
-                r = sd_bus_track_new(m->bus, &l->track, on_owner_gone, l);
-                if (r >= 0)
-                        r = sd_bus_track_add_name(l->track, owner);
-                if (r < 0) {
-                        lease_free(l);
-                        return r;
-                }
-        }
-
-        if (m->bus)
-                (void) sd_bus_emit_object_added(m->bus, l->path);
-        bus_pf_emit_changed(pf, "Leases", NULL);
-        *ret = l;
+        pf_attach_lease(pf, l);
+        bus_emit_lease_added(*r->bus, l->path);
+        *ret = TAKE_PTR(l);
         return 0;
+
+fail:
+        if (o->n_leases == 0)
+                owner_unlink(r, o);
+        return -ENOMEM;
 }
 
 Lease *lease_free(Lease *l) {
         if (!l)
                 return NULL;
-        if (l->prev)
-                l->prev->next = l->next;
-        else if (l->pf->leases == l)
-                l->pf->leases = l->next;
-        if (l->next)
-                l->next->prev = l->prev;
-        l->pf->n_leases--;
-        l->pf->manager->n_leases--;
-        sd_bus_track_unref(l->track);
+        registry_unlink(l);
+        if (l->pf)
+                pf_detach_lease(l->pf, l);
         free(l->path);
-        free(l->owner);
-        free(l->unit);
         return mfree(l);
 }
 
 void lease_end(Lease *l, const char *why) {
         Pf *pf = l->pf;
+        LeaseRegistry *r = l->registry;
         char f_uid[32], f_pid[32], f_lease[64], f_pf[64], f_dev[64];
         const char *fields[] = { f_uid, f_pid, f_lease, f_pf, f_dev, "AUDIT_EVENT=release", NULL };
 
         snprintf(f_uid, sizeof f_uid, "CALLER_UID=%u", (unsigned) l->uid);
         snprintf(f_pid, sizeof f_pid, "CALLER_PID=%u", (unsigned) l->pid);
         snprintf(f_lease, sizeof f_lease, "LEASE=%" PRIu64, l->id);
-        snprintf(f_pf, sizeof f_pf, "PF_ADDRESS=%s", pf->config.address);
+        snprintf(f_pf, sizeof f_pf, "PF_ADDRESS=%s", pf_address(pf));
         snprintf(f_dev, sizeof f_dev, "DEVICE=%s", l->device);
-        log_struct(LOG_INFO, fields, "Lease %" PRIu64 " ended (%s): uid=%u pid=%u unit=%s pf=%s device=%s.", l->id,
-                   why, (unsigned) l->uid, (unsigned) l->pid, l->unit ?: "-", pf->config.address, l->device);
+        log_struct(LOG_INFO, fields, "Lease %" PRIu64 " ended (%s): uid=%u pid=%u pf=%s device=%s.", l->id, why,
+                   (unsigned) l->uid, (unsigned) l->pid, pf_address(pf), l->device);
 
         /* InterfacesRemoved needs the object still in place. */
-        if (pf->manager->bus)
-                (void) sd_bus_emit_object_removed(pf->manager->bus, l->path);
+        bus_emit_lease_removed(*r->bus, l->path);
         lease_free(l);
-        bus_pf_emit_changed(pf, "Leases", NULL);
         pf_lease_ended(pf);
 }
 
-unsigned lease_count_owner(Manager *m, const char *owner) {
+unsigned lease_registry_end_owner(LeaseRegistry *r, const char *owner, const char *why) {
         unsigned n = 0;
+        LeaseOwner *o;
 
-        for (size_t i = 0; i < m->n_pfs; i++)
-                for (Lease *l = m->pfs[i]->leases; l; l = l->next)
-                        if (streq(l->owner, owner))
-                                n++;
+        /* Each lease_end() may free the owner entry with its last lease: look it up again. */
+        while ((o = owner_find(r, owner)) && o->leases) {
+                lease_end(o->leases, why);
+                n++;
+        }
         return n;
 }
 
-Lease *lease_find_by_path(Manager *m, const char *path) {
-        for (size_t i = 0; i < m->n_pfs; i++)
-                for (Lease *l = m->pfs[i]->leases; l; l = l->next)
-                        if (streq(l->path, path))
-                                return l;
-        return NULL;
+Lease *lease_registry_find_path(const LeaseRegistry *r, const char *path) {
+        const char *p = path;
+        uint64_t id = 0;
+        size_t lo = 0, hi = r->n;
+
+        if (strncmp(p, VFIO_TOKEN_LEASE_PATH_PREFIX "/", STRLEN(VFIO_TOKEN_LEASE_PATH_PREFIX "/")) != 0)
+                return NULL;
+        p += STRLEN(VFIO_TOKEN_LEASE_PATH_PREFIX "/");
+        if (*p < '1' || *p > '9')
+                return NULL;
+        for (; *p; p++) {
+                if (*p < '0' || *p > '9' || id > (UINT64_MAX - 9) / 10)
+                        return NULL;
+                id = id * 10 + (uint64_t) (*p - '0');
+        }
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (r->by_id[mid]->id < id)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo < r->n && r->by_id[lo]->id == id ? r->by_id[lo] : NULL;
+}
+
+Lease *lease_registry_first(const LeaseRegistry *r) {
+        return r->n > 0 ? r->by_id[0] : NULL;
+}
+
+Lease *lease_registry_next(const Lease *l) {
+        LeaseRegistry *r = l->registry;
+        size_t lo = 0, hi = r->n;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (r->by_id[mid]->id <= l->id)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo < r->n ? r->by_id[lo] : NULL;
+}
+
+const char *lease_owner_name(const Lease *l) {
+        return l->owner ? l->owner->name : "";
 }

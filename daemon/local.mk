@@ -13,16 +13,20 @@ libtokend_a_SOURCES = \
 	daemon/state-file.c daemon/state-file.h \
 	daemon/state.c daemon/state.h \
 	daemon/fdstore.c daemon/fdstore.h \
-	daemon/pf.c daemon/pf.h \
+	daemon/pf.c daemon/pf.h daemon/pf-internal.h \
 	daemon/manager.c daemon/manager.h \
 	daemon/setup.c daemon/setup.h \
 	daemon/lease.c daemon/lease.h \
+	daemon/bus-emit.c daemon/bus-emit.h \
 	daemon/polkit.c daemon/polkit.h \
 	daemon/bus-args.c daemon/bus-args.h \
-	daemon/bus.c daemon/bus.h \
-	daemon/bus-caller.c daemon/bus-caller.h \
-	daemon/bus-pf.c daemon/bus-pf.h \
-	daemon/bus-lease.c daemon/bus-lease.h \
+	daemon/bus-face.h \
+	daemon/bus-manager.c daemon/bus-manager.h \
+	daemon/bus-peer.c daemon/bus-peer.h \
+	daemon/bus-request.c \
+	daemon/bus-caller.c \
+	daemon/bus-pf.c \
+	daemon/bus-lease.c \
 	daemon/vfio.c daemon/vfio.h daemon/vfio-syscalls.h daemon/vfio-names.c
 
 DAEMON_LIBS = libtokend.a common/libcommon.a $(SYSTEMD_LIBS) $(UUID_LIBS) $(CAPNG_LIBS)

@@ -8,11 +8,13 @@
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bus-manager.h"
 #include "config.h"
 #include "log.h"
 #include "macro.h"
@@ -197,6 +199,7 @@ static int check_device_access(Manager *m) {
 
 static int run(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
+        _cleanup_(bus_face_freep) BusFace *face = NULL;
         _cleanup_(config_freep) Config *config = NULL;
         ManagerPaths paths = {};
         uid_t uid = (uid_t) -1;
@@ -251,14 +254,17 @@ static int run(int argc, char *argv[]) {
         r = manager_start(m);
         if (r < 0)
                 return r;
-        r = manager_connect_bus(m);
+        r = bus_face_new(m, &face);
         if (r < 0)
                 return r;
         return manager_run(m);
 }
 
 int main(int argc, char *argv[]) {
-        int r = run(argc, argv);
+        int r;
 
-        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        /* A peer that goes away mid-write must cost an EPIPE, never the daemon. */
+        (void) signal(SIGPIPE, SIG_IGN);
+        r = run(argc, argv);
+        return r != 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Owns the daemon's life cycle and the set of managed PFs. */
+/* Owns the daemon's life cycle, the set of managed PFs, and the grant decision. */
 
 #include <errno.h>
 #include <signal.h>
@@ -7,13 +7,15 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
-#include "bus.h"
 #include "fd-util.h"
+#include "fdstore.h"
 #include "lease.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
-#include "polkit.h"
+#include "state.h"
+#include "sysfs.h"
+#include "token.h"
 #include "string-util.h"
 #include "strv.h"
 
@@ -55,6 +57,17 @@ int manager_new(Config *config, const ManagerPaths *paths, Manager **ret) {
         r = sd_event_default(&m->event);
         if (r < 0)
                 return r;
+        r = lease_registry_new(&m->bus, config->max_leases_per_user ?: CONFIG_DEFAULT_MAX_LEASES_PER_USER,
+                               &m->leases);
+        if (r < 0)
+                return r;
+        m->pf_ctx = (PfContext) {
+                .event = m->event,
+                .sysfs_root = m->sysfs_root,
+                .dev_root = m->dev_root,
+                .state_dir = m->state_dir,
+                .state_fd = -1,
+        };
         *ret = TAKE_PTR(m);
         return 0;
 }
@@ -62,15 +75,15 @@ int manager_new(Config *config, const ManagerPaths *paths, Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
-        /* Queries first: their callbacks reference PFs. */
-        m->polkit = polkit_free(m->polkit);
+        /* Leases first: they point at PFs. */
+        m->leases = lease_registry_free(m->leases);
         for (size_t i = 0; i < m->n_pfs; i++)
                 pf_free(m->pfs[i]);
         free(m->pfs);
         fdstore_free(m->fdstore);
         sd_event_source_disable_unref(m->sigterm_source);
         sd_event_source_disable_unref(m->sigint_source);
-        sd_bus_flush_close_unref(m->bus);
+        sd_bus_unref(m->bus);
         sd_event_unref(m->event);
         safe_close(m->state_fd);
         config_free(m->config);
@@ -82,7 +95,7 @@ Manager *manager_free(Manager *m) {
 
 Pf *manager_find_pf(Manager *m, const char *address) {
         for (size_t i = 0; i < m->n_pfs; i++)
-                if (streq(m->pfs[i]->config.address, address))
+                if (streq(pf_address(m->pfs[i]), address))
                         return m->pfs[i];
         return NULL;
 }
@@ -106,6 +119,8 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to open state directory %s: %m", m->state_dir);
 
+        m->pf_ctx.state_fd = m->state_fd;
+
         r = fdstore_collect(&m->fdstore);
         if (r < 0)
                 log_warning_errno(r, "Failed to collect fds from the service manager, reopening PFs: %m");
@@ -114,15 +129,29 @@ int manager_start(Manager *m) {
         if (!m->pfs)
                 return log_oom();
         for (size_t i = 0; i < m->config->n_pfs; i++) {
-                r = pf_new(m, &m->config->pfs[i], &m->pfs[m->n_pfs]);
+                r = pf_new(&m->pf_ctx, &m->config->pfs[i], &m->pfs[m->n_pfs]);
                 if (r < 0)
                         return log_error_errno(r, "Failed to set up PF %s: %m", m->config->pfs[i].address);
                 m->n_pfs++;
         }
+        m->pf_ctx.fdstore = m->fdstore;
         for (size_t i = 0; i < m->n_pfs; i++) {
                 r = pf_start(m->pfs[i], m->fdstore);
                 if (r < 0)
                         return r;
+        }
+        m->pf_ctx.fdstore = NULL;
+
+        /* All of a host's VMs usually run as one user (libvirt-qemu), which must be able to hold
+         * every VF: the default per-user lease quota grows with the VFs managed. */
+        if (m->config->max_leases_per_user == 0) {
+                unsigned vfs = 0;
+
+                for (size_t i = 0; i < m->n_pfs; i++)
+                        vfs += pf_total_vfs(m->pfs[i]);
+                lease_registry_set_max_per_user(m->leases, vfs > CONFIG_DEFAULT_MAX_LEASES_PER_USER
+                                                                   ? vfs
+                                                                   : CONFIG_DEFAULT_MAX_LEASES_PER_USER);
         }
 
         left = m->fdstore ? fdstore_leftover_names(m->fdstore) : NULL;
@@ -135,35 +164,69 @@ int manager_start(Manager *m) {
         return 0;
 }
 
-int manager_connect_bus(Manager *m) {
+void manager_set_bus(Manager *m, sd_bus *bus) {
+        sd_bus_unref(m->bus);
+        m->bus = bus ? sd_bus_ref(bus) : NULL;
+        m->pf_ctx.bus = m->bus;
+}
+
+Pf *manager_resolve_device(Manager *m, Pf *scope, const char *address) {
+        Pf *pf;
+
+        if (scope)
+                pf = pf_owns_device(scope, address) ? scope : NULL;
+        else
+                pf = manager_find_pf_for_device(m, address);
+        if (pf)
+                return pf;
+
+        /* Not known: maybe a VF created after we looked. One readlink tells its PF. */
+        for (size_t i = 0; i < m->n_pfs; i++) {
+                if (scope && m->pfs[i] != scope)
+                        continue;
+                if (pf_claims_new_vf(m->pfs[i], address))
+                        return m->pfs[i];
+        }
+        return NULL;
+}
+
+int manager_check_lease_quota(Manager *m, const char *owner, uid_t uid) {
+        return lease_registry_check_quota(m->leases, owner, uid);
+}
+
+int manager_grant(Manager *m, const char *owner, uid_t uid, pid_t pid, const char *pf_address,
+                  const char *device, Token *ret_token, Lease **ret_lease) {
+        Lease *lease;
+        Pf *pf;
         int r;
 
-        r = sd_bus_open_system(&m->bus);
-        if (r < 0)
-                return log_error_errno(r, "Failed to connect to the system bus: %m");
-        r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
-        if (r < 0)
-                return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
-        r = polkit_new(m, &m->polkit);
-        if (r < 0)
-                return log_oom();
-        r = bus_register(m);
+        /* The PF may have changed state while polkit was thinking. */
+        pf = manager_find_pf(m, pf_address);
+        if (!pf)
+                return -ENODEV;
+        switch (pf_status(pf)) {
+        case PF_STATUS_READY:
+                break;
+        case PF_STATUS_LOCKED:
+                return -EBUSY;
+        default:
+                return -ENXIO;
+        }
+
+        r = lease_new(m->leases, pf, device, owner, uid, pid, &lease);
         if (r < 0)
                 return r;
-        r = sd_bus_request_name(m->bus, VFIO_TOKEN_BUS_NAME, 0);
-        if (r < 0)
-                return log_error_errno(r, "Failed to acquire bus name %s (is another instance running, and does "
-                                          "the bus policy let us own it?): %m",
-                                       VFIO_TOKEN_BUS_NAME);
+        r = pf_get_token(pf, ret_token);
+        if (r < 0) {
+                lease_free(lease);
+                return -ENXIO;
+        }
+        *ret_lease = lease;
         return 0;
 }
 
-int manager_rotate_pf(Manager *m, Pf *pf, bool force, const char *reason) {
-        if (pf->status != PF_STATUS_READY)
-                return -EAGAIN;
-        if (pf->n_leases > 0 && !force)
-                return -EBUSY;
-        return pf_rotate(pf, reason);
+void manager_owner_gone(Manager *m, const char *owner) {
+        (void) lease_registry_end_owner(m->leases, owner, "owner left the bus");
 }
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -190,7 +253,7 @@ int manager_run(Manager *m) {
                 return log_error_errno(r, "Failed to watch signals: %m");
 
         for (size_t i = 0; i < m->n_pfs; i++)
-                ready += m->pfs[i]->status == PF_STATUS_READY;
+                ready += pf_status(m->pfs[i]) == PF_STATUS_READY;
         if (token_pool_used() > 0 && !token_pool_locked())
                 log_warning("Token memory could not be locked (RLIMIT_MEMLOCK too low?): tokens may be swapped out.");
         else if (token_pool_used() > 0)
@@ -207,5 +270,9 @@ int manager_run(Manager *m) {
         r = sd_event_loop(m->event);
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m");
-        return 0;
+        return r;
+}
+
+int manager_rotate_pf(Manager *m, Pf *pf, bool force, const char *reason) {
+        return pf_rotate_request(pf, force, reason);
 }

@@ -2,18 +2,21 @@
 #pragma once
 
 /* The manager: the set of PFs from the config, the event loop, the state directory, the fd
- * store, the bus connection, and the daemon's life cycle (start, READY=1, watchdog, stop). */
+ * store, the leases, the grant decision, and the daemon's life cycle (start, READY=1, watchdog,
+ * stop). The bus face (bus-manager.c) calls in here and only here; changes go back out through
+ * bus-emit.h. */
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "config.h"
-#include "fdstore.h"
+#include "lease.h"
 #include "macro.h"
 #include "pf.h"
 
-typedef struct Polkit Polkit;
+typedef struct Token Token;
 
 typedef struct ManagerPaths {
         const char *sysfs_root; /* NULL: /sys, or $VFIO_TOKEND_SYSFS_ROOT */
@@ -31,14 +34,11 @@ typedef struct Manager {
         char *state_dir;
         int state_fd;
 
+        PfContext pf_ctx; /* what every PF shares (points into the fields above) */
         Pf **pfs;
         size_t n_pfs;
         FdStore *fdstore;
-
-        /* Leases: ids are never reused within a run. */
-        uint64_t next_lease_id;
-        unsigned n_leases;
-        Polkit *polkit;
+        LeaseRegistry *leases;
 
         sd_event_source *sigterm_source;
         sd_event_source *sigint_source;
@@ -51,14 +51,30 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 
 /* Opens the state dir, collects the fd store, brings up every PF. */
 int manager_start(Manager *m);
-/* Connects to the system bus, registers objects, takes the bus name. */
-int manager_connect_bus(Manager *m);
-/* READY=1, watchdog, signals; runs until SIGTERM/SIGINT. */
+/* The bus connection the core emits its changes on (bus-emit.h); NULL to stop. */
+void manager_set_bus(Manager *m, sd_bus *bus);
+/* READY=1, watchdog, signals; runs until SIGTERM/SIGINT (returns 0) or until the loop is left
+ * with a failure status (returns it, > 0), e.g. when the bus is lost; < 0 on errors. */
 int manager_run(Manager *m);
 
 Pf *manager_find_pf(Manager *m, const char *address);
 /* The PF that `address` is, or is a VF of; NULL if none of ours. */
 Pf *manager_find_pf_for_device(Manager *m, const char *address);
+/* The same, within `scope` if not NULL, and for a VF enabled since the PF was last looked at:
+ * asks sysfs for that one device's PF (one readlink), never rescans every PF. */
+Pf *manager_resolve_device(Manager *m, Pf *scope, const char *address);
 
-/* Rotation by request: -EBUSY if leases are held and !force. */
+/* The grant decision, in the contract's order after the arguments and the device: the PF must
+ * still be managed and ready, the lease must fit the quotas, then the token is copied out and
+ * the lease made for `owner` (a unique bus name) with the caller's uid and pid.
+ * Errors: -ENODEV (not managed), -EBUSY (locked), -ENXIO (gone), -EDQUOT (this connection's
+ * lease quota), -EUSERS (this uid's), -ENOSPC (the daemon's), -ENOMEM. */
+int manager_grant(Manager *m, const char *owner, uid_t uid, pid_t pid, const char *pf_address,
+                  const char *device, Token *ret_token, Lease **ret_lease);
+/* The lease quotas alone, to refuse before asking polkit: 0 or -EDQUOT/-EUSERS/-ENOSPC. */
+int manager_check_lease_quota(Manager *m, const char *owner, uid_t uid);
+/* A bus peer left: its leases end. */
+void manager_owner_gone(Manager *m, const char *owner);
+
+/* Rotation by request: -EAGAIN if the PF is not ready, -EBUSY if leases are held and !force. */
 int manager_rotate_pf(Manager *m, Pf *pf, bool force, const char *reason);

@@ -7,15 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <systemd/sd-bus.h>
 #include <unistd.h>
 
-#include "bus.h"
+#include "bus-emit.h"
 #include "lease.h"
 #include "log.h"
 #include "macro.h"
-#include "manager.h"
-#include "pf.h"
+#include "pf-internal.h"
+#include "vfio-token-names.h"
 #include "string-util.h"
 #include "time-util.h"
 
@@ -53,14 +52,14 @@ const char *pf_status_to_string(PfStatus s) {
         return s >= 0 && s < _PF_STATUS_MAX ? pf_status_table[s] : NULL;
 }
 
-int pf_new(Manager *m, const PfConfig *c, Pf **ret) {
+int pf_new(const PfContext *ctx, const PfConfig *c, Pf **ret) {
         _cleanup_(pf_freep) Pf *pf = NULL;
         int r;
 
         pf = calloc(1, sizeof(Pf));
         if (!pf)
                 return -ENOMEM;
-        pf->manager = m;
+        pf->ctx = ctx;
         pf->config = *c;
         pf->config.file = NULL;
         pf->status = PF_STATUS_GONE;
@@ -100,7 +99,7 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
 
         pf->retry_timer = sd_event_source_disable_unref(pf->retry_timer);
         log_pf_debug(pf->config.address, 0, "Retrying.");
-        (void) pf_start(pf, pf->manager->fdstore);
+        (void) pf_start(pf, pf->ctx->fdstore);
         return 0;
 }
 
@@ -126,7 +125,7 @@ static int on_request(sd_event_source *s, int fd, uint32_t revents, void *userda
 static void pf_watch_request(Pf *pf) {
         int fd, r;
 
-        if (!pf->manager->event || pf->request_source)
+        if (!pf->ctx->event || pf->request_source)
                 return;
         fd = vfio_pf_request_fd(pf->vfio);
         if (fd < 0) {
@@ -134,7 +133,7 @@ static void pf_watch_request(Pf *pf) {
                              "for the daemon to stop.", strerror(-fd));
                 return;
         }
-        r = sd_event_add_io(pf->manager->event, &pf->request_source, fd, EPOLLIN, on_request, pf);
+        r = sd_event_add_io(pf->ctx->event, &pf->request_source, fd, EPOLLIN, on_request, pf);
         if (r < 0)
                 log_pf_warning_errno(pf->config.address, 0, r, "Failed to watch for device release requests: %m");
 }
@@ -148,10 +147,10 @@ static void pf_set_status(Pf *pf, PfStatus status, int error) {
         if (status != PF_STATUS_READY) {
                 pf_close(pf);
                 pf->rotate_timer = sd_event_source_disable_unref(pf->rotate_timer);
-                if (!pf->retry_timer && pf->manager->event) {
+                if (!pf->retry_timer && pf->ctx->event) {
                         if (pf->retry_usec == 0)
                                 pf->retry_usec = PF_RETRY_USEC;
-                        (void) sd_event_add_time_relative(pf->manager->event, &pf->retry_timer, CLOCK_MONOTONIC,
+                        (void) sd_event_add_time_relative(pf->ctx->event, &pf->retry_timer, CLOCK_MONOTONIC,
                                                           pf->retry_usec, USEC_PER_SEC, on_retry, pf);
                         pf->retry_usec = pf->retry_usec * 2 > PF_RETRY_MAX_USEC ? PF_RETRY_MAX_USEC
                                                                                 : pf->retry_usec * 2;
@@ -162,7 +161,7 @@ static void pf_set_status(Pf *pf, PfStatus status, int error) {
         }
 
         if (changed)
-                bus_pf_emit_changed(pf, "State", NULL);
+                bus_emit_pf_changed(pf->ctx->bus, pf->object_path, PF_CHANGED_STATE);
 }
 
 /* Sysfs checks before any open: the PF must exist, be SR-IOV capable and sit on vfio-pci
@@ -172,11 +171,11 @@ static int pf_discover(Pf *pf) {
         const char *a = pf->config.address;
         int r;
 
-        r = sysfs_device_read(pf->manager->sysfs_root, a, &d);
+        r = sysfs_device_read(pf->ctx->sysfs_root, a, &d);
         if (r < 0) {
                 if (r == -ENOENT || r == -ENODEV)
                         return log_pf_error_errno(a, 0, r, "No such PCI device in %s/bus/pci/devices, skipping.",
-                                                  pf->manager->sysfs_root);
+                                                  pf->ctx->sysfs_root);
                 return log_pf_error_errno(a, 0, r, "Failed to read the device from sysfs: %m");
         }
         if (!d->sriov_capable)
@@ -204,7 +203,7 @@ static int pf_open_cold(Pf *pf) {
         int r = -EACCES;
 
         if (!pf->state->current && !pf->state->pending) {
-                r = vfio_pf_open(pf->manager->dev_root, VFIO_API_GROUP, a, pf->device->iommu_group, NULL,
+                r = vfio_pf_open(pf->ctx->dev_root, VFIO_API_GROUP, a, pf->device->iommu_group, NULL,
                                  &pf->vfio);
                 if (r < 0)
                         return log_pf_error_errno(a, 0, r, "Failed to open PF (no token on record): %s",
@@ -215,7 +214,7 @@ static int pf_open_cold(Pf *pf) {
         for (size_t i = 0; i < ELEMENTSOF(tries); i++) {
                 if (!tries[i])
                         continue;
-                r = vfio_pf_open(pf->manager->dev_root, VFIO_API_GROUP, a, pf->device->iommu_group, tries[i],
+                r = vfio_pf_open(pf->ctx->dev_root, VFIO_API_GROUP, a, pf->device->iommu_group, tries[i]->bytes,
                                  &pf->vfio);
                 if (r >= 0)
                         return (int) i + 1;
@@ -241,7 +240,7 @@ static int pf_settle(Pf *pf, int opened_with) {
 
         if (opened_with == 2) {
                 /* The kernel had the pending token: the crash came after the SET. */
-                r = state_commit_rotation(pf->manager->state_fd, a, pf->state, now_realtime_usec());
+                r = state_commit_rotation(pf->ctx->state_fd, a, pf->state, now_realtime_usec());
                 if (r < 0)
                         return log_pf_error_errno(a, 0, r, "Failed to commit recovered token: %m");
                 log_pf_notice(a, pf->state->generation, "Recovered the token of an interrupted rotation.");
@@ -249,11 +248,11 @@ static int pf_settle(Pf *pf, int opened_with) {
         }
 
         if (pf->state->pending) {
-                r = vfio_pf_set_token(pf->vfio, pf->state->pending);
+                r = vfio_pf_set_token(pf->vfio, pf->state->pending->bytes);
                 if (r < 0)
                         return log_pf_error_errno(a, 0, r, "Failed to complete interrupted rotation: %s",
                                                   vfio_strerror(VFIO_OP_SET, r));
-                r = state_commit_rotation(pf->manager->state_fd, a, pf->state, now_realtime_usec());
+                r = state_commit_rotation(pf->ctx->state_fd, a, pf->state, now_realtime_usec());
                 if (r < 0)
                         return log_pf_error_errno(a, 0, r, "Failed to commit token: %m");
                 log_pf_notice(a, pf->state->generation, "Completed an interrupted rotation.");
@@ -263,7 +262,7 @@ static int pf_settle(Pf *pf, int opened_with) {
         if (!pf->state->current) {
                 if (pf->state_damaged) {
                         /* Keep the evidence for the admin beside the new record. */
-                        r = state_set_aside(pf->manager->state_fd, a);
+                        r = state_set_aside(pf->ctx->state_fd, a);
                         if (r < 0)
                                 log_pf_warning_errno(a, 0, r, "Failed to set the damaged state file aside: %m");
                         else if (r > 0)
@@ -291,7 +290,7 @@ int pf_start(Pf *pf, FdStore *store) {
                 return 0;
         }
 
-        r = state_load(pf->manager->state_fd, a, &loaded);
+        r = state_load(pf->ctx->state_fd, a, &loaded);
         if (r == -EBADMSG) {
                 /* Without a trustworthy token we can still open a PF whose VFs are unused; the
                  * damaged file is set aside only when a new record replaces it (pf_settle()). */
@@ -299,7 +298,7 @@ int pf_start(Pf *pf, FdStore *store) {
 
                 state_file_name(a, name, sizeof name);
                 log_pf_error_errno(a, 0, r, "State file %s/%s is damaged, ignoring the token on record.",
-                                   pf->manager->state_dir, name);
+                                   pf->ctx->state_dir, name);
                 pf->state_damaged = true;
         }
         else if (r < 0 && r != -ENOENT) {
@@ -370,14 +369,14 @@ int pf_rotate(Pf *pf, const char *reason) {
                 return log_oom_pf(a);
         token_generate(next);
 
-        r = state_begin_rotation(pf->manager->state_fd, a, pf->state, next);
+        r = state_begin_rotation(pf->ctx->state_fd, a, pf->state, next);
         if (r < 0)
                 return log_pf_error_errno(a, 0, r, "Failed to record the pending token, not rotating: %m");
         CRASH_POINT("pending");
 
-        r = vfio_pf_set_token(pf->vfio, next);
+        r = vfio_pf_set_token(pf->vfio, next->bytes);
         if (r < 0) {
-                int q = state_abort_rotation(pf->manager->state_fd, a, pf->state);
+                int q = state_abort_rotation(pf->ctx->state_fd, a, pf->state);
                 if (q < 0)
                         log_pf_warning_errno(a, 0, q, "Failed to forget the pending token: %m");
                 log_pf_error_errno(a, pf->state->generation, r, "Failed to set the VF token: %s",
@@ -390,15 +389,15 @@ int pf_rotate(Pf *pf, const char *reason) {
         }
 
         CRASH_POINT("set");
-        r = state_commit_rotation(pf->manager->state_fd, a, pf->state, now_realtime_usec());
+        r = state_commit_rotation(pf->ctx->state_fd, a, pf->state, now_realtime_usec());
         if (r < 0)
                 /* The kernel has the new token and it is on record as pending: a restart recovers. */
                 return log_pf_error_errno(a, 0, r, "Failed to commit the new token: %m");
 
         log_pf_notice(a, pf->state->generation, "Token set (%s), generation %" PRIu64 ".", reason,
                       pf->state->generation);
-        bus_pf_emit_changed(pf, "TokenGeneration", "TokenSetTimestamp", NULL);
-        bus_emit_token_rotated(pf);
+        bus_emit_pf_changed(pf->ctx->bus, pf->object_path, PF_CHANGED_TOKEN);
+        bus_emit_token_rotated(pf->ctx->bus, pf->config.address, pf->object_path, pf->state->generation);
         (void) pf_schedule_rotation(pf);
         return 0;
 }
@@ -427,7 +426,7 @@ static int on_rotate_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         pf->rotate_timer = sd_event_source_disable_unref(pf->rotate_timer);
         /* The interval is the admin's policy: it applies with leases held, like a forced
          * rotation (open VFs keep working; holders learn of it from TokenRotated). */
-        (void) manager_rotate_pf(pf->manager, pf, true, "interval");
+        (void) pf_rotate_request(pf, true, "interval");
         return 0;
 }
 
@@ -435,18 +434,133 @@ int pf_schedule_rotation(Pf *pf) {
         uint64_t when;
 
         pf->rotate_timer = sd_event_source_disable_unref(pf->rotate_timer);
-        if (pf->config.rotate_interval_usec == 0 || pf->status != PF_STATUS_READY || !pf->manager->event)
+        if (pf->config.rotate_interval_usec == 0 || pf->status != PF_STATUS_READY || !pf->ctx->event)
                 return 0;
 
         when = pf->state->set_usec + pf->config.rotate_interval_usec;
         if (when < pf->state->set_usec) /* overflow: never */
                 return 0;
-        return sd_event_add_time(pf->manager->event, &pf->rotate_timer, CLOCK_REALTIME, when, USEC_PER_SEC,
+        return sd_event_add_time(pf->ctx->event, &pf->rotate_timer, CLOCK_REALTIME, when, USEC_PER_SEC,
                                  on_rotate_timer, pf);
 }
 
 void pf_lease_ended(Pf *pf) {
         if (pf->n_leases > 0 || !pf->config.rotate_when_idle || pf->status != PF_STATUS_READY)
                 return;
-        (void) manager_rotate_pf(pf->manager, pf, false, "last lease ended");
+        (void) pf_rotate_request(pf, false, "last lease ended");
+}
+
+int pf_rotate_request(Pf *pf, bool force, const char *reason) {
+        if (pf->status != PF_STATUS_READY)
+                return -EAGAIN;
+        if (pf->n_leases > 0 && !force)
+                return -EBUSY;
+        return pf_rotate(pf, reason);
+}
+
+bool pf_claims_new_vf(Pf *pf, const char *address) {
+        _cleanup_(pci_device_freep) PciDevice *d = NULL;
+        char physfn[PCI_ADDRESS_MAX];
+        unsigned old_num;
+
+        if (sysfs_read_physfn(pf->ctx->sysfs_root, address, physfn) < 0 || !streq(physfn, pf->config.address))
+                return false;
+        /* VFs were enabled since we looked: refresh the view, so that NumVFs and VirtualFunctions
+         * tell the truth too. */
+        if (sysfs_device_read(pf->ctx->sysfs_root, pf->config.address, &d) < 0)
+                return false;
+        old_num = pf->device ? pf->device->num_vfs : 0;
+        pci_device_free(pf->device);
+        pf->device = TAKE_PTR(d);
+        if (pf->device->num_vfs != old_num)
+                bus_emit_pf_changed(pf->ctx->bus, pf->object_path, PF_CHANGED_VFS);
+        return pf_owns_device(pf, address);
+}
+
+void pf_attach_lease(Pf *pf, Lease *l) {
+        l->prev = NULL;
+        l->next = pf->leases;
+        if (pf->leases)
+                pf->leases->prev = l;
+        pf->leases = l;
+        pf->n_leases++;
+        bus_emit_pf_changed(pf->ctx->bus, pf->object_path, PF_CHANGED_LEASES);
+}
+
+void pf_detach_lease(Pf *pf, Lease *l) {
+        if (l->prev)
+                l->prev->next = l->next;
+        else if (pf->leases == l)
+                pf->leases = l->next;
+        if (l->next)
+                l->next->prev = l->prev;
+        l->next = l->prev = NULL;
+        pf->n_leases--;
+        bus_emit_pf_changed(pf->ctx->bus, pf->object_path, PF_CHANGED_LEASES);
+}
+
+const char *pf_address(const Pf *pf) {
+        return pf->config.address;
+}
+
+const char *pf_object_path(const Pf *pf) {
+        return pf->object_path;
+}
+
+PfStatus pf_status(const Pf *pf) {
+        return pf->status;
+}
+
+const char *pf_state_reason(const Pf *pf) {
+        if (pf->status == PF_STATUS_READY)
+                return "";
+        if (pf->status == PF_STATUS_LOCKED)
+                return "its VFs are in use with a token the daemon does not hold";
+        switch (pf->status_error) {
+        case -ENOENT:
+        case -ENODEV:
+                return "the device is absent";
+        case -EOPNOTSUPP:
+                return "not an SR-IOV physical function";
+        case -EMEDIUMTYPE:
+                return "not bound to vfio-pci";
+        default:
+                return pf->status_error < 0 ? strerror(-pf->status_error) : "unknown";
+        }
+}
+
+const char *pf_api_to_string(const Pf *pf) {
+        return vfio_api_to_string(pf->vfio ? vfio_pf_api(pf->vfio) : VFIO_API_GROUP);
+}
+
+const char *pf_driver(const Pf *pf) {
+        return pf->device && pf->device->driver ? pf->device->driver : "";
+}
+
+unsigned pf_num_vfs(const Pf *pf) {
+        return pf->device ? pf->device->num_vfs : 0;
+}
+
+unsigned pf_total_vfs(const Pf *pf) {
+        return pf->device ? pf->device->total_vfs : 0;
+}
+
+char *const *pf_vfs(const Pf *pf) {
+        return pf->device ? pf->device->vfs : NULL;
+}
+
+uint64_t pf_generation(const Pf *pf) {
+        return pf->state->generation;
+}
+
+uint64_t pf_token_set_usec(const Pf *pf) {
+        return pf->state->set_usec;
+}
+
+unsigned pf_n_leases(const Pf *pf) {
+        return pf->n_leases;
+}
+
+Lease *pf_leases(const Pf *pf) {
+        return pf->leases;
 }

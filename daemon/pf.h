@@ -3,23 +3,36 @@
 
 /* One managed SR-IOV physical function: its sysfs view, its open VFIO fds, its token state and
  * its timers. The PF's token is held here (in locked memory, via PfState) and nowhere else in
- * the daemon. */
+ * the daemon. The type is opaque: the manager and the bus face use the functions below; only
+ * pf.c (and its unit tests, through pf-internal.h) see the kernel boundary behind it. */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "config.h"
-#include "fdstore.h"
 #include "macro.h"
-#include "time-util.h"
-#include "state.h"
-#include "sysfs.h"
-#include "token.h"
-#include "vfio.h"
 
-typedef struct Manager Manager;
 typedef struct Lease Lease;
+typedef struct Pf Pf;
+typedef struct FdStore FdStore;
+typedef struct Token Token;
+
+/* What every PF shares, owned by the manager: the event loop, the roots of the system's trees,
+ * the state directory, the fd store (only during start-up), and the bus connection for the
+ * property changes and signals of bus-emit.h (NULL until connected, and in tests). */
+typedef struct PfContext {
+        sd_event *event;
+        sd_bus *bus;
+        const char *sysfs_root;
+        const char *dev_root;
+        const char *state_dir;
+        int state_fd;
+        FdStore *fdstore;
+} PfContext;
 
 typedef enum PfStatus {
         PF_STATUS_READY,  /* open, token known */
@@ -28,34 +41,7 @@ typedef enum PfStatus {
         _PF_STATUS_MAX,
 } PfStatus;
 
-/* Retry interval for PFs that are locked or gone: doubles after each failed retry, up to the
- * maximum, so a PF that stays away costs a log line every few minutes, not every few seconds. */
-#define PF_RETRY_USEC (10 * USEC_PER_SEC)
-#define PF_RETRY_MAX_USEC (10 * 60 * USEC_PER_SEC)
-
-typedef struct Pf {
-        Manager *manager;
-        PfConfig config;        /* copy; config.file is not owned and is NULL */
-        char *object_path;
-
-        PciDevice *device;      /* last sysfs view; NULL before the first discovery */
-        VfioPf *vfio;           /* NULL unless status == READY */
-        PfState *state;         /* never NULL; current == NULL when no token is known */
-        PfStatus status;
-        int status_error;       /* -errno that explains LOCKED/GONE */
-        bool adopted;           /* fds came from the fd store this run */
-        bool state_damaged;     /* the state file on disk failed to load (-EBADMSG) */
-
-        sd_event_source *rotate_timer;
-        sd_event_source *retry_timer;
-        uint64_t retry_usec;             /* next retry interval */
-        sd_event_source *request_source; /* the kernel asking for the device back */
-
-        Lease *leases;          /* list, newest first */
-        unsigned n_leases;
-} Pf;
-
-int pf_new(Manager *m, const PfConfig *c, Pf **ret);
+int pf_new(const PfContext *ctx, const PfConfig *c, Pf **ret);
 Pf *pf_free(Pf *pf);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Pf *, pf_free);
 
@@ -65,20 +51,43 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Pf *, pf_free);
  * this returns 0: only fatal errors (OOM, state I/O) are returned. */
 int pf_start(Pf *pf, FdStore *store);
 
-/* Replaces the token: pending on disk, SET, commit; the new generation is then in
- * pf->state->generation. Leases are the caller's business (see manager_rotate_pf()). */
+/* Replaces the token: pending on disk, SET, commit. Leases are the caller's business (see
+ * pf_rotate_request()). */
 int pf_rotate(Pf *pf, const char *reason);
+/* Rotation by request: -EAGAIN if the PF is not ready, -EBUSY if leases are held and !force. */
+int pf_rotate_request(Pf *pf, bool force, const char *reason);
 
 /* Copies the current token into ret; -EAGAIN if the PF is not READY. */
 int pf_get_token(Pf *pf, Token *ret);
 
-/* Is `address` this PF or one of its VFs (by the sysfs view)? */
+/* Is `address` this PF or one of its VFs (by the last sysfs view)? */
 bool pf_owns_device(const Pf *pf, const char *address);
+/* Is `address` a VF of this PF by sysfs (its physfn link), now? One readlink, no rescan; if it
+ * is, the PF's view of its VFs is refreshed. */
+bool pf_claims_new_vf(Pf *pf, const char *address);
 
 /* (Re)arms the interval rotation timer from the token's set time and the policy. */
 int pf_schedule_rotation(Pf *pf);
 
-const char *pf_status_to_string(PfStatus s);
-
+/* Leases of this PF: kept by lease.c through these. */
+void pf_attach_lease(Pf *pf, Lease *l);
+void pf_detach_lease(Pf *pf, Lease *l);
 /* Called by leases when one ends (drives RotateWhenIdle). */
 void pf_lease_ended(Pf *pf);
+
+/* Accessors for the bus face. Strings are owned by the PF. */
+const char *pf_address(const Pf *pf);
+const char *pf_object_path(const Pf *pf);
+PfStatus pf_status(const Pf *pf);
+const char *pf_status_to_string(PfStatus s);
+/* Why the PF is locked or gone, in words; "" when ready. */
+const char *pf_state_reason(const Pf *pf);
+const char *pf_api_to_string(const Pf *pf); /* "group" or "cdev" */
+const char *pf_driver(const Pf *pf);        /* "" when unknown */
+unsigned pf_num_vfs(const Pf *pf);
+unsigned pf_total_vfs(const Pf *pf);
+char *const *pf_vfs(const Pf *pf); /* NULL-terminated, may be NULL */
+uint64_t pf_generation(const Pf *pf);
+uint64_t pf_token_set_usec(const Pf *pf);
+unsigned pf_n_leases(const Pf *pf);
+Lease *pf_leases(const Pf *pf); /* newest first, linked by Lease.next */

@@ -274,6 +274,32 @@ PciDevice *pci_device_free(PciDevice *d) {
         return mfree(d);
 }
 
+int sysfs_read_physfn(const char *root, const char *address, char ret[static PCI_ADDRESS_MAX]) {
+        _cleanup_free_ char *path = NULL;
+        char canonical[PCI_ADDRESS_MAX], target[PATH_MAX], name[PCI_ADDRESS_MAX];
+        const char *base;
+        ssize_t n;
+
+        if (pci_address_parse(address, canonical) < 0)
+                return -EINVAL;
+        if (asprintf(&path, "%s/bus/pci/devices/%s/physfn", root ?: SYSFS_DEFAULT_ROOT, canonical) < 0)
+                return -ENOMEM;
+        n = readlink(path, target, sizeof target);
+        if (n < 0)
+                return errno == ENOTDIR ? -ENOENT : errno == EINVAL ? -EBADMSG : negative_errno();
+        if ((size_t) n >= sizeof target)
+                return -ENAMETOOLONG;
+        target[n] = '\0';
+        base = strrchr(target, '/');
+        base = base ? base + 1 : target;
+        if (strlen(base) >= sizeof name)
+                return -EBADMSG;
+        strcpy(name, base);
+        if (pci_address_parse(name, ret) < 0)
+                return -EBADMSG;
+        return 0;
+}
+
 int sysfs_device_read(const char *root, const char *address, PciDevice **ret) {
         _cleanup_(pci_device_freep) PciDevice *d = NULL;
         _cleanup_free_ char *path = NULL;

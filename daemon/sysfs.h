@@ -28,6 +28,9 @@ typedef struct PciDevice {
 /* Reads what sysfs says of one device. -ENOENT if <root>/bus/pci/devices/<address> is absent;
  * a device that vanishes half-way through also gives -ENOENT or -ENODEV. */
 int sysfs_device_read(const char *root, const char *address, PciDevice **ret);
+/* The PF of VF `address` from its physfn link, in one readlink: -ENOENT if the device is
+ * absent or not a VF. */
+int sysfs_read_physfn(const char *root, const char *address, char ret[static PCI_ADDRESS_MAX]);
 PciDevice *pci_device_free(PciDevice *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(PciDevice *, pci_device_free);
 

@@ -16,6 +16,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <uuid/uuid.h>
 
 #include "fd-util.h"
 #include "macro.h"
@@ -32,12 +33,13 @@ struct VfioPf {
 };
 
 /* "ADDRESS vf_token=UUID" */
-#define DEVICE_NAME_MAX (PCI_ADDRESS_MAX + STRLEN(" vf_token=") + TOKEN_STRING_MAX)
+#define UUID_STRING_MAX 37
+#define DEVICE_NAME_MAX (PCI_ADDRESS_MAX + STRLEN(" vf_token=") + UUID_STRING_MAX)
 
 /* VFIO_DEVICE_FEATURE with the 16 bytes of a PCI_VF_TOKEN after the header. */
 typedef union VfTokenFeature {
         struct vfio_device_feature header;
-        uint8_t raw[sizeof(struct vfio_device_feature) + TOKEN_SIZE];
+        uint8_t raw[sizeof(struct vfio_device_feature) + VFIO_VF_TOKEN_SIZE];
 } VfTokenFeature;
 
 /* The kernel's side of vfio-syscalls.h: the daemon's only open(2)/ioctl(2) calls on VFIO nodes. */
@@ -135,7 +137,7 @@ static int container_iommu_type(int container_fd, unsigned long *ret) {
         return -ENXIO;
 }
 
-static int group_open(VfioPf *pf, const char *dev_root, int iommu_group, const Token *token) {
+static int group_open(VfioPf *pf, const char *dev_root, int iommu_group, const uint8_t *vf_token) {
         _cleanup_free_ char *path = NULL;
         struct vfio_group_status status = { .argsz = sizeof status };
         char name[DEVICE_NAME_MAX];
@@ -177,11 +179,12 @@ static int group_open(VfioPf *pf, const char *dev_root, int iommu_group, const T
         if (r < 0)
                 return r;
 
-        if (token) {
-                _cleanup_token_string_ TokenString t;
+        if (vf_token) {
+                char t[UUID_STRING_MAX];
 
-                token_to_string(token, &t);
-                snprintf(name, sizeof name, "%s vf_token=%s", pf->address, t.s);
+                uuid_unparse_lower(vf_token, t);
+                snprintf(name, sizeof name, "%s vf_token=%s", pf->address, t);
+                explicit_bzero(t, sizeof t);
         } else
                 snprintf(name, sizeof name, "%s", pf->address);
         fd = sys->ioctl(pf->fds[VFIO_FD_GROUP], VFIO_GROUP_GET_DEVICE_FD, name);
@@ -192,7 +195,7 @@ static int group_open(VfioPf *pf, const char *dev_root, int iommu_group, const T
         return 0;
 }
 
-int vfio_pf_open(const char *dev_root, VfioApi api, const char *address, int iommu_group, const Token *token,
+int vfio_pf_open(const char *dev_root, VfioApi api, const char *address, int iommu_group, const uint8_t *vf_token,
                  VfioPf **ret) {
         _cleanup_(vfio_pf_freep) VfioPf *pf = NULL;
         char canonical[PCI_ADDRESS_MAX];
@@ -208,7 +211,7 @@ int vfio_pf_open(const char *dev_root, VfioApi api, const char *address, int iom
         pf = vfio_pf_new(api, canonical);
         if (!pf)
                 return -ENOMEM;
-        r = group_open(pf, dev_root, iommu_group, token);
+        r = group_open(pf, dev_root, iommu_group, vf_token);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(pf);
@@ -289,7 +292,7 @@ int vfio_pf_adopt(VfioApi api, const char *address, int fds[static _VFIO_FD_MAX]
         return 0;
 }
 
-static int feature_token(VfioPf *pf, uint32_t flags, const Token *token) {
+static int feature_token(VfioPf *pf, uint32_t flags, const uint8_t *vf_token) {
         VfTokenFeature f = {};
         int r;
 
@@ -297,8 +300,8 @@ static int feature_token(VfioPf *pf, uint32_t flags, const Token *token) {
                 return -EBADF;
         f.header.argsz = sizeof f.raw;
         f.header.flags = flags | VFIO_DEVICE_FEATURE_PCI_VF_TOKEN;
-        if (token)
-                memcpy(f.header.data, token->bytes, TOKEN_SIZE);
+        if (vf_token)
+                memcpy(f.header.data, vf_token, VFIO_VF_TOKEN_SIZE);
         r = sys->ioctl(pf->fds[VFIO_FD_DEVICE], VFIO_DEVICE_FEATURE, &f);
         explicit_bzero(&f, sizeof f);
         return r < 0 ? r : 0;
@@ -342,8 +345,8 @@ int vfio_pf_probe_token(VfioPf *pf) {
         return feature_token(pf, VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_SET, NULL);
 }
 
-int vfio_pf_set_token(VfioPf *pf, const Token *token) {
-        if (!token)
+int vfio_pf_set_token(VfioPf *pf, const uint8_t vf_token[static VFIO_VF_TOKEN_SIZE]) {
+        if (!vf_token)
                 return -EINVAL;
-        return feature_token(pf, VFIO_DEVICE_FEATURE_SET, token);
+        return feature_token(pf, VFIO_DEVICE_FEATURE_SET, vf_token);
 }

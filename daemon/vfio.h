@@ -10,9 +10,12 @@
  * PF once and keeps these fds for good (and in systemd's fd store across restarts). */
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "macro.h"
-#include "token.h"
+
+/* A VF token as the kernel takes it: the 16 bytes of a UUID. */
+#define VFIO_VF_TOKEN_SIZE 16
 
 typedef enum VfioApi {
         VFIO_API_GROUP, /* /dev/vfio/vfio + /dev/vfio/N */
@@ -33,12 +36,12 @@ const char *vfio_api_to_string(VfioApi api);      /* "group", "cdev" */
 const char *vfio_fd_kind_to_string(VfioFdKind k); /* "container", "group", "device" */
 
 /* Opens the PF `address` in IOMMU group `iommu_group` under `dev_root` ("/dev" in production).
- * With a token, the device is requested as "ADDRESS vf_token=UUID": the kernel then accepts the
+ * With vf_token (VFIO_VF_TOKEN_SIZE bytes, or NULL), the device is requested as "ADDRESS vf_token=UUID": the kernel then accepts the
  * open while VFs are in use only if that is its current token, and with no VF in use *sets* its
  * token to it. Without a token it is requested by plain name.
  * Errors: -EACCES (VFs in use and the token missing or wrong), -ENOENT/-ENODEV (device or group
  * node gone), -EBUSY (someone else holds the group or device), -EINVAL, -EPERM ... */
-int vfio_pf_open(const char *dev_root, VfioApi api, const char *address, int iommu_group, const Token *token,
+int vfio_pf_open(const char *dev_root, VfioApi api, const char *address, int iommu_group, const uint8_t *vf_token,
                  VfioPf **ret);
 
 /* Rebuilds a VfioPf from fds taken back from the fd store (ownership of the fds passes to the
@@ -50,7 +53,7 @@ int vfio_pf_adopt(VfioApi api, const char *address, int fds[static _VFIO_FD_MAX]
  * without the feature. */
 int vfio_pf_probe_token(VfioPf *pf);
 /* SET: replaces the PF's VF token. Open VF fds keep working; later VF opens need the new one. */
-int vfio_pf_set_token(VfioPf *pf, const Token *token);
+int vfio_pf_set_token(VfioPf *pf, const uint8_t vf_token[static VFIO_VF_TOKEN_SIZE]);
 
 /* An eventfd (owned by the VfioPf) that becomes readable when the kernel asks for the device
  * back (driver unbind, hot-unplug): the holder must then close every fd of the PF, or the

@@ -12,7 +12,6 @@
 #include <systemd/sd-bus.h>
 
 #include "bus-args.h"
-#include "bus.h"
 #include "macro.h"
 #include "string-util.h"
 

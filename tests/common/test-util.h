@@ -17,6 +17,7 @@
 
 #include "fixture.h"
 #include "manager.h"
+#include "pf-internal.h"
 #include "token.h"
 
 /* ---- Files -------------------------------------------------------------------------------- */

@@ -53,6 +53,7 @@ check_eq "TotalVFs" "$(prop "$PF" "$IFACE_PF" TotalVFs)" "u 4"
 check_eq "VirtualFunctions" "$(prop "$PF" "$IFACE_PF" VirtualFunctions)" "as 2 \"$VF1\" \"$VF2\""
 check_eq "State is ready" "$(prop "$PF" "$IFACE_PF" State)" 's "ready"'
 check_eq "Api is group" "$(prop "$PF" "$IFACE_PF" Api)" 's "group"'
+check_eq "StateReason is empty when ready" "$(prop "$PF" "$IFACE_PF" StateReason)" 's ""'
 check_eq "TokenGeneration is 1 (the first token)" "$(generation "$PF")" 1
 set_usec=$(prop "$PF" "$IFACE_PF" TokenSetTimestamp | awk '{ print $2 }')
 check "TokenSetTimestamp is when the daemon started" \
@@ -60,10 +61,11 @@ check "TokenSetTimestamp is when the daemon started" \
 check_eq "no leases yet" "$(prop "$PF" "$IFACE_PF" Leases)" "ao 0"
 managed=$(bus_call call "$TK_BUS_NAME" /org/vfio/Tokend1 org.freedesktop.DBus.ObjectManager GetManagedObjects)
 check_contains "the ObjectManager lists the PFs with their properties" "$managed" \
-        "\"$IFACE_PF\" 10 \"Address\" s \"$TK_PF\""
+        "\"$IFACE_PF\" 11 \"Address\" s \"$TK_PF\""
 
 # --- A configured PF that is not there.
 check_eq "an absent PF is gone" "$(prop "$ABSENT" "$IFACE_PF" State)" 's "gone"'
+check_eq "... and says why" "$(prop "$ABSENT" "$IFACE_PF" StateReason)" 's "the device is absent"'
 check_eq "an absent PF has no VFs" "$(prop "$ABSENT" "$IFACE_PF" NumVFs)" "u 0"
 check_eq "an absent PF lists no VFs" "$(prop "$ABSENT" "$IFACE_PF" VirtualFunctions)" "as 0"
 check_eq "an absent PF has no token" "$(generation "$ABSENT")" 0

@@ -3,6 +3,7 @@
  * service manager's NOTIFY_SOCKET, and fds placed at 3.. with LISTEN_* as systemd passes them. */
 
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>

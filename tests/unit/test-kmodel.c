@@ -541,7 +541,7 @@ START_TEST(test_vfio_api) {
         ck_assert_int_eq(vfio_pf_fd(pf, _VFIO_FD_MAX), -1);
         ck_assert_int_eq(vfio_pf_probe_token(pf), 0);
         token_generate(&t);
-        ck_assert_int_eq(vfio_pf_set_token(pf, &t), 0);
+        ck_assert_int_eq(vfio_pf_set_token(pf, t.bytes), 0);
         ck_assert_int_eq(kmodel_peek_token(env.dev_root, PF, &now), 0);
         ck_assert(token_equal(&t, &now));
 
@@ -561,7 +561,7 @@ START_TEST(test_vfio_api) {
                 ck_assert_int_eq(fds[i], -1);
         ck_assert_int_eq(vfio_pf_probe_token(adopted), 0);
         token_generate(&t);
-        ck_assert_int_eq(vfio_pf_set_token(adopted, &t), 0);
+        ck_assert_int_eq(vfio_pf_set_token(adopted, t.bytes), 0);
         ck_assert_int_eq(kmodel_peek_token(env.dev_root, PF, &now), 0);
         ck_assert(token_equal(&t, &now));
         adopted = vfio_pf_free(adopted);
@@ -569,21 +569,21 @@ START_TEST(test_vfio_api) {
         /* VFs in use: the PF opens only with the current token. */
         ck_assert_int_eq(vfio_pf_open(env.dev_root, VFIO_API_GROUP, PF, PF_GROUP, NULL, &pf), -EACCES);
         token_generate(&now);
-        ck_assert_int_eq(vfio_pf_open(env.dev_root, VFIO_API_GROUP, PF, PF_GROUP, &now, &pf), -EACCES);
-        ck_assert_int_eq(vfio_pf_open(env.dev_root, VFIO_API_GROUP, PF, PF_GROUP, &t, &pf), 0);
+        ck_assert_int_eq(vfio_pf_open(env.dev_root, VFIO_API_GROUP, PF, PF_GROUP, now.bytes, &pf), -EACCES);
+        ck_assert_int_eq(vfio_pf_open(env.dev_root, VFIO_API_GROUP, PF, PF_GROUP, t.bytes, &pf), 0);
         pf = vfio_pf_free(pf);
         opener_close(&vf);
 
         /* No VF in use: opening with a token sets it. */
         token_generate(&t);
-        ck_assert_int_eq(vfio_pf_open(env.dev_root, VFIO_API_GROUP, PF, PF_GROUP, &t, &pf), 0);
+        ck_assert_int_eq(vfio_pf_open(env.dev_root, VFIO_API_GROUP, PF, PF_GROUP, t.bytes, &pf), 0);
         ck_assert_int_eq(kmodel_peek_token(env.dev_root, PF, &now), 0);
         ck_assert(token_equal(&t, &now));
 
         /* A VF has no token feature. */
-        ck_assert_int_eq(vfio_pf_open(env.dev_root, VFIO_API_GROUP, VF2, VF2_GROUP, &t, &again), 0);
+        ck_assert_int_eq(vfio_pf_open(env.dev_root, VFIO_API_GROUP, VF2, VF2_GROUP, t.bytes, &again), 0);
         ck_assert_int_eq(vfio_pf_probe_token(again), -ENOTTY);
-        ck_assert_int_eq(vfio_pf_set_token(again, &t), -ENOTTY);
+        ck_assert_int_eq(vfio_pf_set_token(again, t.bytes), -ENOTTY);
 }
 END_TEST
 

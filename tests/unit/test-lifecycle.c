@@ -15,6 +15,7 @@
 
 #include "macro.h"
 #include "manager.h"
+#include "pf-internal.h"
 #include "test-util.h"
 
 #define PF "0000:01:00.0"

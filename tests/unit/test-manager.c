@@ -22,6 +22,7 @@
 #include "kmodel.h"
 #include "macro.h"
 #include "manager.h"
+#include "pf-internal.h"
 #include "pf.h"
 #include "state.h"
 #include "string-util.h"
@@ -395,7 +396,7 @@ END_TEST
 static void crash_after_set(Manager *m, Pf *pf, Token *ret_next) {
         token_generate(ret_next);
         ck_assert_int_eq(state_begin_rotation(m->state_fd, PF_A, pf->state, ret_next), 0);
-        ck_assert_int_eq(vfio_pf_set_token(pf->vfio, ret_next), 0);
+        ck_assert_int_eq(vfio_pf_set_token(pf->vfio, ret_next->bytes), 0);
 }
 
 START_TEST(test_fdstore_restart_mid_rotation) {

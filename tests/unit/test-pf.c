@@ -21,6 +21,7 @@
 #include "lease.h"
 #include "macro.h"
 #include "manager.h"
+#include "pf-internal.h"
 #include "pf.h"
 #include "state.h"
 #include "string-util.h"
@@ -51,11 +52,15 @@ static void teardown(void) {
 /* ---- Helpers ------------------------------------------------------------------------------ */
 
 /* A started manager for `conf`, on the fixture and the test's state directory. */
+/* The manager of the test running: lease() makes leases in its registry. */
+static Manager *current;
+
 static Manager *manager_up(const char *conf) {
         Manager *m = NULL;
 
         ck_assert_int_eq(test_env_manager_new(&env, conf, &m), 0);
         ck_assert_int_eq(manager_start(m), 0);
+        current = m;
         return m;
 }
 
@@ -141,7 +146,7 @@ static void run_loop(Manager *m) {
 static Lease *lease(Pf *pf, const char *owner) {
         Lease *l = NULL;
 
-        ck_assert_int_eq(lease_new(pf, VF1, owner, 1000, 4242, NULL, &l), 0);
+        ck_assert_int_eq(lease_new(current->leases, pf, VF1, owner, 1000, 4242, &l), 0);
         ck_assert_ptr_nonnull(l);
         return l;
 }
@@ -420,7 +425,7 @@ static void crash_recovery(CrashPoint point) {
         token_generate(&t2);
         ck_assert_int_eq(state_begin_rotation(m->state_fd, PF, pf->state, &t2), 0);
         if (point >= CRASH_AFTER_SET)
-                ck_assert_int_eq(vfio_pf_set_token(pf->vfio, &t2), 0);
+                ck_assert_int_eq(vfio_pf_set_token(pf->vfio, t2.bytes), 0);
         if (point >= CRASH_AFTER_COMMIT)
                 ck_assert_int_eq(state_commit_rotation(m->state_fd, PF, pf->state, now_realtime()), 0);
         ck_assert(model_has(point >= CRASH_AFTER_SET ? &t2 : &t1));
