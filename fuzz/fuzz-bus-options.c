@@ -5,6 +5,7 @@
  * it to the method after checking the signature. Any input must give either a canonical device
  * and an empty dictionary, or an InvalidArgs error that sd-bus can actually send back. */
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "bus-args.h"
 #include "macro.h"
 #include "string-util.h"
+#include "vfio-token-names.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

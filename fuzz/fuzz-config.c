@@ -2,11 +2,11 @@
 /* libFuzzer target for the configuration parser: any input must give either a Config or a list
  * of errors, never a crash, a leak or undefined behaviour. */
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../daemon/macro.h"
 #include "macro.h"
 #include "strv.h"
 /* By path: a plain "config.h" may find the generated autoheader file of the same name. */

@@ -4,6 +4,7 @@
  * fd-store entries and files, so a parsed address must be a fixed point. */
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
