@@ -7,7 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "bus-face.h"
+#include "bus-caller.h"
 #include "log.h"
 
 void bus_audit(int level, const char *event, const Caller *c, const char *pf, const char *device,

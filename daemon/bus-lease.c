@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus-caller.h"
 #include "bus-face.h"
+#include "bus-lease.h"
 #include "bus-peer.h"
 #include "lease.h"
 #include "log.h"

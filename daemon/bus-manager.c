@@ -8,6 +8,9 @@
 
 #include "bus-args.h"
 #include "bus-face.h"
+#include "bus-lease.h"
+#include "bus-manager.h"
+#include "bus-pf.h"
 #include "bus-peer.h"
 #include "log.h"
 #include "manager.h"
@@ -23,10 +26,6 @@ static const sd_bus_error_map vfio_tokend_errors[] = {
         SD_BUS_ERROR_MAP(VFIO_TOKEN_ERROR_AUTHORIZATION_UNAVAILABLE, EAGAIN),
         SD_BUS_ERROR_MAP_END,
 };
-
-BusFace *bus_face_of(sd_bus_message *call) {
-        return sd_bus_slot_get_userdata(sd_bus_get_current_slot(sd_bus_message_get_bus(call)));
-}
 
 /* ---- the Manager object ---- */
 
@@ -80,7 +79,7 @@ static int prop_version(sd_bus *bus, const char *path, const char *interface, co
         return sd_bus_message_append(reply, "s", f->manager->version);
 }
 
-const sd_bus_vtable bus_manager_vtable[] = {
+static const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", prop_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_METHOD_WITH_ARGS("ListPhysicalFunctions", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(so)", pfs),

@@ -9,7 +9,8 @@
 
 #include "bus-args.h"
 #include "bus-face.h"
-#include "bus-peer.h"
+#include "bus-pf.h"
+#include "bus-request.h"
 #include "lease.h"
 #include "log.h"
 #include "manager.h"
@@ -116,21 +117,19 @@ static int prop_vfs(sd_bus *bus, const char *path, const char *interface, const 
 static int prop_leases(sd_bus *bus, const char *path, const char *interface, const char *property,
                        sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         const Pf *pf = userdata;
-        Lease *last;
+        BusFace *f = bus_face_of_bus(bus);
         int r;
 
         r = sd_bus_message_open_container(reply, 'a', "o");
         if (r < 0)
                 return r;
-        /* Oldest first: the list is kept newest first. */
-        last = pf_leases(pf);
-        while (last && last->next)
-                last = last->next;
-        for (Lease *l = last; l; l = l->prev) {
-                r = sd_bus_message_append(reply, "o", l->path);
-                if (r < 0)
-                        return r;
-        }
+        /* Oldest first: the registry is in the order of ids. */
+        for (Lease *l = lease_registry_first(f->manager->leases); l; l = lease_registry_next(l))
+                if (l->pf == pf) {
+                        r = sd_bus_message_append(reply, "o", l->path);
+                        if (r < 0)
+                                return r;
+                }
         return sd_bus_message_close_container(reply);
 }
 

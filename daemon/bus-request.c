@@ -6,17 +6,32 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "bus-caller.h"
 #include "bus-face.h"
+#include "bus-request.h"
 #include "bus-peer.h"
 #include "lease.h"
 #include "log.h"
 #include "manager.h"
+#include "pci-address.h"
 #include "pf.h"
 #include "polkit.h"
 #include "token.h"
 #include "vfio-token-names.h"
+
+/* A method call on its way through identification, quotas and polkit. */
+typedef struct Request {
+        BusFace *face;
+        RequestKind kind;
+        sd_bus_message *call;
+        Caller caller;
+        char pf[PCI_ADDRESS_MAX];
+        char device[PCI_ADDRESS_MAX]; /* AcquireToken */
+        bool force;                   /* Rotate */
+} Request;
 
 static void request_free(void *p) {
         Request *req = p;

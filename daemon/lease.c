@@ -231,7 +231,7 @@ int lease_new(LeaseRegistry *r, Pf *pf, const char *device, const char *owner, u
         o->n_leases++;
         u->n++;
 
-        pf_attach_lease(pf, l);
+        pf_lease_added(pf);
         bus_emit_lease_added(*r->bus, l->path);
         *ret = TAKE_PTR(l);
         return 0;
@@ -247,7 +247,7 @@ Lease *lease_free(Lease *l) {
                 return NULL;
         registry_unlink(l);
         if (l->pf)
-                pf_detach_lease(l->pf, l);
+                pf_lease_removed(l->pf);
         free(l->path);
         return mfree(l);
 }

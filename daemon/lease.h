@@ -31,7 +31,6 @@ typedef struct Lease {
         uid_t uid;
         pid_t pid;
         uint64_t acquired_usec;
-        struct Lease *next, *prev;             /* in the PF's list (pf_attach_lease()) */
         struct Lease *owner_next, *owner_prev; /* in the owner's list */
 } Lease;
 

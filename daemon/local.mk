@@ -23,10 +23,10 @@ libtokend_a_SOURCES = \
 	daemon/bus-face.h \
 	daemon/bus-manager.c daemon/bus-manager.h \
 	daemon/bus-peer.c daemon/bus-peer.h \
-	daemon/bus-request.c \
-	daemon/bus-caller.c \
-	daemon/bus-pf.c \
-	daemon/bus-lease.c \
+	daemon/bus-request.c daemon/bus-request.h \
+	daemon/bus-caller.c daemon/bus-caller.h \
+	daemon/bus-pf.c daemon/bus-pf.h \
+	daemon/bus-lease.c daemon/bus-lease.h \
 	daemon/vfio.c daemon/vfio.h daemon/vfio-syscalls.h daemon/vfio-names.c
 
 DAEMON_LIBS = libtokend.a common/libcommon.a $(SYSTEMD_LIBS) $(UUID_LIBS) $(CAPNG_LIBS)

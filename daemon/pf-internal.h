@@ -36,6 +36,5 @@ struct Pf {
         uint64_t retry_usec;             /* next retry interval */
         sd_event_source *request_source; /* the kernel asking for the device back */
 
-        Lease *leases;          /* list, newest first */
-        unsigned n_leases;
+        unsigned n_leases;      /* the leases themselves are in the manager's LeaseRegistry */
 };

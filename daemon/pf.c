@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "bus-emit.h"
-#include "lease.h"
 #include "log.h"
 #include "macro.h"
 #include "pf-internal.h"
@@ -83,8 +82,7 @@ static void pf_close(Pf *pf) {
 Pf *pf_free(Pf *pf) {
         if (!pf)
                 return NULL;
-        while (pf->leases)
-                lease_free(pf->leases);
+        /* Leases point at their PF: the registry, freed first (manager_free()), has ended them. */
         sd_event_source_disable_unref(pf->rotate_timer);
         sd_event_source_disable_unref(pf->retry_timer);
         pf_close(pf);
@@ -477,25 +475,14 @@ bool pf_claims_new_vf(Pf *pf, const char *address) {
         return pf_owns_device(pf, address);
 }
 
-void pf_attach_lease(Pf *pf, Lease *l) {
-        l->prev = NULL;
-        l->next = pf->leases;
-        if (pf->leases)
-                pf->leases->prev = l;
-        pf->leases = l;
+void pf_lease_added(Pf *pf) {
         pf->n_leases++;
         bus_emit_pf_changed(pf->ctx->bus, pf->object_path, PF_CHANGED_LEASES);
 }
 
-void pf_detach_lease(Pf *pf, Lease *l) {
-        if (l->prev)
-                l->prev->next = l->next;
-        else if (pf->leases == l)
-                pf->leases = l->next;
-        if (l->next)
-                l->next->prev = l->prev;
-        l->next = l->prev = NULL;
-        pf->n_leases--;
+void pf_lease_removed(Pf *pf) {
+        if (pf->n_leases > 0)
+                pf->n_leases--;
         bus_emit_pf_changed(pf->ctx->bus, pf->object_path, PF_CHANGED_LEASES);
 }
 
@@ -559,8 +546,4 @@ uint64_t pf_token_set_usec(const Pf *pf) {
 
 unsigned pf_n_leases(const Pf *pf) {
         return pf->n_leases;
-}
-
-Lease *pf_leases(const Pf *pf) {
-        return pf->leases;
 }

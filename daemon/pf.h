@@ -16,7 +16,6 @@
 #include "config.h"
 #include "macro.h"
 
-typedef struct Lease Lease;
 typedef struct Pf Pf;
 typedef struct FdStore FdStore;
 typedef struct Token Token;
@@ -69,10 +68,10 @@ bool pf_claims_new_vf(Pf *pf, const char *address);
 /* (Re)arms the interval rotation timer from the token's set time and the policy. */
 int pf_schedule_rotation(Pf *pf);
 
-/* Leases of this PF: kept by lease.c through these. */
-void pf_attach_lease(Pf *pf, Lease *l);
-void pf_detach_lease(Pf *pf, Lease *l);
-/* Called by leases when one ends (drives RotateWhenIdle). */
+/* Leases of this PF are kept by lease.c, which tells the PF of each one made or removed, and of
+ * each one that ended (after its removal: drives RotateWhenIdle). */
+void pf_lease_added(Pf *pf);
+void pf_lease_removed(Pf *pf);
 void pf_lease_ended(Pf *pf);
 
 /* Accessors for the bus face. Strings are owned by the PF. */
@@ -90,4 +89,3 @@ char *const *pf_vfs(const Pf *pf); /* NULL-terminated, may be NULL */
 uint64_t pf_generation(const Pf *pf);
 uint64_t pf_token_set_usec(const Pf *pf);
 unsigned pf_n_leases(const Pf *pf);
-Lease *pf_leases(const Pf *pf); /* newest first, linked by Lease.next */

@@ -243,10 +243,11 @@ START_TEST(test_rotate_busy_then_forced) {
         _cleanup_token_ Token t1 = {};
         Pf *pf = the_pf(m);
         TestOpener vf;
+        Lease *held;
 
         token_copy(&t1, pf->state->current);
         ck_assert_int_eq(opener_open(&vf, VF1, VF1_GROUP, &t1), 0);
-        (void) lease(pf, ":1.42");
+        held = lease(pf, ":1.42");
         ck_assert_uint_eq(pf->n_leases, 1);
 
         /* A lease is held: a plain request is refused and changes nothing. */
@@ -273,7 +274,7 @@ START_TEST(test_rotate_busy_then_forced) {
         ck_assert_ptr_null(disk->pending);
 
         /* Without leases a plain request rotates. */
-        lease_free(pf->leases);
+        lease_free(held);
         ck_assert_int_eq(manager_rotate_pf(m, pf, false, "test"), 0);
         ck_assert_uint_eq(pf->state->generation, 3);
         ck_assert(model_has(pf->state->current));
