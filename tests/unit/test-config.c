@@ -657,6 +657,38 @@ START_TEST(test_file_name_with_line_break) {
 }
 END_TEST
 
+START_TEST(test_quotas) {
+        _cleanup_(config_freep) Config *d = load_string_ok("[PhysicalFunction]\nAddress=0000:3b:00.0\n");
+        _cleanup_(config_freep) Config *c = load_string_ok(
+                "[Daemon]\nMaxPendingChecksPerUser=4\nMaxLeasesPerUser=2000\n"
+                "[Daemon]\nMaxPendingChecksPerUser=8\n"); /* a later [Daemon] wins */
+        _cleanup_(config_freep) Config *e = load_string_ok(
+                "[Daemon]\nMaxPendingChecksPerUser=4\nMaxLeasesPerUser=9\n"
+                "MaxPendingChecksPerUser=\nMaxLeasesPerUser=\n"); /* empty: back to the default */
+
+        /* The defaults: 16 checks; leases 0, i.e. computed from the PFs by the manager. */
+        ck_assert_uint_eq(d->max_pending_checks_per_user, CONFIG_DEFAULT_MAX_PENDING_CHECKS_PER_USER);
+        ck_assert_uint_eq(d->max_pending_checks_per_user, 16);
+        ck_assert_uint_eq(d->max_leases_per_user, 0);
+        ck_assert_uint_eq(c->max_pending_checks_per_user, 8);
+        ck_assert_uint_eq(c->max_leases_per_user, 2000);
+        ck_assert_uint_eq(e->max_pending_checks_per_user, 16);
+        ck_assert_uint_eq(e->max_leases_per_user, 0);
+
+        CHECK_STRING_ERRORS("[Daemon]\nMaxPendingChecksPerUser=0\n",
+                            "t.conf:2: MaxPendingChecksPerUser=0: out of range (1..1024)");
+        CHECK_STRING_ERRORS("[Daemon]\nMaxPendingChecksPerUser=1025\n",
+                            "t.conf:2: MaxPendingChecksPerUser=1025: out of range (1..1024)");
+        CHECK_STRING_ERRORS("[Daemon]\nMaxPendingChecksPerUser=many\n",
+                            "t.conf:2: MaxPendingChecksPerUser=many: not a number");
+        CHECK_STRING_ERRORS("[Daemon]\nMaxLeasesPerUser=0\n", "t.conf:2: MaxLeasesPerUser=0: out of range (1..65536)");
+        CHECK_STRING_ERRORS("[Daemon]\nMaxLeasesPerUser=65537\n",
+                            "t.conf:2: MaxLeasesPerUser=65537: out of range (1..65536)");
+        CHECK_STRING_ERRORS("[PhysicalFunction]\nAddress=0000:3b:00.0\nMaxLeasesPerUser=5\n",
+                            "t.conf:3: MaxLeasesPerUser: unknown key in [PhysicalFunction]");
+}
+END_TEST
+
 START_TEST(test_null_outputs) {
         _cleanup_strv_free_ char **errors = NULL;
 
@@ -697,6 +729,7 @@ static Suite *config_suite(void) {
         tcase_add_test(tc, test_too_many_pfs);
         tcase_add_test(tc, test_escaped_messages);
         tcase_add_test(tc, test_file_name_with_line_break);
+        tcase_add_test(tc, test_quotas);
         tcase_add_test(tc, test_null_outputs);
         suite_add_tcase(s, tc);
 
