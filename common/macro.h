@@ -17,6 +17,13 @@
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
+#define MIN(a, b)                                       \
+        ({                                              \
+                __typeof__(a) _a_ = (a);                \
+                __typeof__(b) _b_ = (b);                \
+                _a_ < _b_ ? _a_ : _b_;                  \
+        })
+
 #define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                 \
         static inline void func##p(type *p) {                   \
                 if (*p)                                         \

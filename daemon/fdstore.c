@@ -274,6 +274,12 @@ int fdstore_remove(const char *address) {
         return sent;
 }
 
+int fdstore_remove_name(const char *name) {
+        if (!have_notify_socket())
+                return 0;
+        return notify_name("FDSTOREREMOVE", name, NULL);
+}
+
 int fdstore_push_fds(const char *address, VfioApi api, const int fds[static _VFIO_FD_MAX]) {
         char canonical[PCI_ADDRESS_MAX], name[FDSTORE_NAME_MAX];
         int r, sent = 0;

@@ -37,6 +37,8 @@ int fdstore_push_fds(const char *address, VfioApi api, const int fds[static _VFI
 /* Asks the service manager to drop this PF's fds (FDSTOREREMOVE=1), e.g. when it is removed
  * from the config. */
 int fdstore_remove(const char *address);
+/* The same for one fd by its name (e.g. one left over from a PF no longer configured). */
+int fdstore_remove_name(const char *name);
 
 /* "pf-0000_3b_00.0-group": fd-store name of an fd of a PF. Group API: -container, -group,
  * -device; cdev API: -iommufd (VFIO_FD_CONTAINER), -cdev (VFIO_FD_DEVICE). An empty string for

@@ -155,8 +155,11 @@ int manager_start(Manager *m) {
         }
 
         left = m->fdstore ? fdstore_leftover_names(m->fdstore) : NULL;
-        for (char **n = left; n && *n; n++)
+        for (char **n = left; n && *n; n++) {
                 log_warning("Closing fd '%s' from the fd store: it belongs to no configured PF.", *n);
+                /* The service manager's copy too, or the device stays busy. */
+                (void) fdstore_remove_name(*n);
+        }
         m->fdstore = fdstore_free(m->fdstore);
 
         if (m->n_pfs == 0)

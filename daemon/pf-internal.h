@@ -18,6 +18,10 @@
 #define PF_RETRY_USEC (10 * USEC_PER_SEC)
 #define PF_RETRY_MAX_USEC (10 * 60 * USEC_PER_SEC)
 
+/* Saves the state again later, with a back-off, until it works: after a failed save left the
+ * disk behind memory. */
+void pf_schedule_save(Pf *pf);
+
 struct Pf {
         const PfContext *ctx;
         PfConfig config;        /* copy; config.file is not owned and is NULL */
@@ -32,7 +36,10 @@ struct Pf {
         bool state_damaged;     /* the state file on disk failed to load (-EBADMSG) */
 
         sd_event_source *rotate_timer;
+        uint64_t rotate_retry_usec;      /* back-off after a failed timed rotation */
         sd_event_source *retry_timer;
+        sd_event_source *save_timer;     /* the state on disk is behind memory: save again */
+        uint64_t save_retry_usec;
         uint64_t retry_usec;             /* next retry interval */
         sd_event_source *request_source; /* the kernel asking for the device back */
 

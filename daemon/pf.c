@@ -85,6 +85,7 @@ Pf *pf_free(Pf *pf) {
         /* Leases point at their PF: the registry, freed first (manager_free()), has ended them. */
         sd_event_source_disable_unref(pf->rotate_timer);
         sd_event_source_disable_unref(pf->retry_timer);
+        sd_event_source_disable_unref(pf->save_timer);
         pf_close(pf);
         pci_device_free(pf->device);
         pf_state_free(pf->state);
@@ -115,7 +116,6 @@ static int on_request(sd_event_source *s, int fd, uint32_t revents, void *userda
         (void) read(fd, &n, sizeof n);
         log_pf_notice(a, pf->state->generation,
                       "The kernel asks for the PF back (driver unbind or device removal): releasing it.");
-        (void) fdstore_remove(a);
         pf_set_status(pf, PF_STATUS_GONE, -ENODEV);
         return 0;
 }
@@ -138,6 +138,11 @@ static void pf_watch_request(Pf *pf) {
 
 static void pf_set_status(Pf *pf, PfStatus status, int error) {
         bool changed = pf->status != status;
+
+        /* Letting go of an open PF: systemd's copies of its fds must go too, or the device
+         * stays busy and a later open fails. */
+        if (status != PF_STATUS_READY && pf->vfio)
+                (void) fdstore_remove(pf->config.address);
 
         pf->status = status;
         pf->status_error = error;
@@ -284,6 +289,9 @@ int pf_start(Pf *pf, FdStore *store) {
 
         r = pf_discover(pf);
         if (r < 0) {
+                /* fds of it in the store (from before it went away) are of no use now. */
+                if (store)
+                        (void) fdstore_remove(a);
                 pf_set_status(pf, PF_STATUS_GONE, r);
                 return 0;
         }
@@ -370,13 +378,20 @@ int pf_rotate(Pf *pf, const char *reason) {
         r = state_begin_rotation(pf->ctx->state_fd, a, pf->state, next);
         if (r < 0)
                 return log_pf_error_errno(a, 0, r, "Failed to record the pending token, not rotating: %m");
+        /* Saving the whole state also caught up with anything an earlier failed save left behind. */
+        pf->save_timer = sd_event_source_disable_unref(pf->save_timer);
         CRASH_POINT("pending");
 
         r = vfio_pf_set_token(pf->vfio, next->bytes);
         if (r < 0) {
                 int q = state_abort_rotation(pf->ctx->state_fd, a, pf->state);
-                if (q < 0)
-                        log_pf_warning_errno(a, 0, q, "Failed to forget the pending token: %m");
+                if (q < 0) {
+                        /* The kernel kept the old token, which is still current: forget the pending
+                         * one in memory (else every later rotation would be refused) and save later. */
+                        log_pf_warning_errno(a, 0, q, "Failed to forget the pending token on disk, retrying: %m");
+                        state_abort_in_memory(pf->state);
+                        pf_schedule_save(pf);
+                }
                 log_pf_error_errno(a, pf->state->generation, r, "Failed to set the VF token: %s",
                                    vfio_strerror(VFIO_OP_SET, r));
                 /* The device went away under our fds: they hold no PF any more. Report it and
@@ -388,9 +403,13 @@ int pf_rotate(Pf *pf, const char *reason) {
 
         CRASH_POINT("set");
         r = state_commit_rotation(pf->ctx->state_fd, a, pf->state, now_realtime_usec());
-        if (r < 0)
-                /* The kernel has the new token and it is on record as pending: a restart recovers. */
-                return log_pf_error_errno(a, 0, r, "Failed to commit the new token: %m");
+        if (r < 0) {
+                /* The kernel has the new token, so it is what must be handed out from now on. It is
+                 * on disk as pending, which a restart would also find; commit it there later. */
+                log_pf_warning_errno(a, 0, r, "Failed to commit the new token on disk, retrying: %m");
+                state_commit_in_memory(pf->state, now_realtime_usec());
+                pf_schedule_save(pf);
+        }
 
         log_pf_notice(a, pf->state->generation, "Token set (%s), generation %" PRIu64 ".", reason,
                       pf->state->generation);
@@ -420,12 +439,52 @@ bool pf_owns_device(const Pf *pf, const char *address) {
 
 static int on_rotate_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Pf *pf = userdata;
+        int r;
 
         pf->rotate_timer = sd_event_source_disable_unref(pf->rotate_timer);
         /* The interval is the admin's policy: it applies with leases held, like a forced
          * rotation (open VFs keep working; holders learn of it from TokenRotated). */
-        (void) pf_rotate_request(pf, true, "interval");
+        r = pf_rotate_request(pf, true, "interval");
+        if (r >= 0) {
+                pf->rotate_retry_usec = 0;
+                return 0;
+        }
+        /* Overdue still: try again after a back-off rather than never (or in a tight loop). */
+        if (pf->status == PF_STATUS_READY && pf->ctx->event) {
+                pf->rotate_retry_usec = pf->rotate_retry_usec == 0 ? PF_RETRY_USEC
+                                        : MIN(pf->rotate_retry_usec * 2, PF_RETRY_MAX_USEC);
+                log_pf_warning_errno(pf->config.address, pf->state->generation, r,
+                                     "Timed rotation failed, retrying in %" PRIu64 " s.",
+                                     pf->rotate_retry_usec / USEC_PER_SEC);
+                (void) sd_event_add_time_relative(pf->ctx->event, &pf->rotate_timer, CLOCK_MONOTONIC,
+                                                  pf->rotate_retry_usec, USEC_PER_SEC, on_rotate_timer, pf);
+        }
         return 0;
+}
+
+static int on_save_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Pf *pf = userdata;
+        int r;
+
+        pf->save_timer = sd_event_source_disable_unref(pf->save_timer);
+        r = state_save(pf->ctx->state_fd, pf->config.address, pf->state);
+        if (r < 0) {
+                log_pf_warning_errno(pf->config.address, pf->state->generation, r,
+                                     "Still failing to save the state: %m");
+                pf_schedule_save(pf);
+                return 0;
+        }
+        pf->save_retry_usec = 0;
+        log_pf_notice(pf->config.address, pf->state->generation, "State saved; disk and memory agree again.");
+        return 0;
+}
+
+void pf_schedule_save(Pf *pf) {
+        if (pf->save_timer || !pf->ctx->event)
+                return;
+        pf->save_retry_usec = pf->save_retry_usec == 0 ? USEC_PER_SEC : MIN(pf->save_retry_usec * 2, PF_RETRY_MAX_USEC);
+        (void) sd_event_add_time_relative(pf->ctx->event, &pf->save_timer, CLOCK_MONOTONIC, pf->save_retry_usec,
+                                          USEC_PER_SEC / 10, on_save_timer, pf);
 }
 
 int pf_schedule_rotation(Pf *pf) {

@@ -83,3 +83,21 @@ int state_abort_rotation(int dir_fd, const char *address, PfState *s) {
         *s = n;
         return 0;
 }
+
+void state_commit_in_memory(PfState *s, uint64_t now_usec) {
+        if (!s || !s->pending)
+                return;
+        token_free(s->current);
+        *s = (PfState) {
+                .current = s->pending,
+                .generation = s->pending_generation,
+                .set_usec = now_usec,
+        };
+}
+
+void state_abort_in_memory(PfState *s) {
+        if (!s || !s->pending)
+                return;
+        s->pending = token_free(s->pending);
+        s->pending_generation = 0;
+}

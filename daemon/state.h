@@ -27,3 +27,10 @@
 int state_begin_rotation(int dir_fd, const char *address, PfState *s, const Token *next);
 int state_commit_rotation(int dir_fd, const char *address, PfState *s, uint64_t now_usec);
 int state_abort_rotation(int dir_fd, const char *address, PfState *s);
+
+/* When the save of a commit or an abort fails, memory must still follow the kernel (the token
+ * handed out must be one it accepts): these make the step in memory only. The disk then holds
+ * the pending token beside the committed one, which a restart resolves (committed, then pending),
+ * and the caller saves `s` again later (state_save()). */
+void state_commit_in_memory(PfState *s, uint64_t now_usec);
+void state_abort_in_memory(PfState *s);

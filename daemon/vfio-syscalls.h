@@ -19,3 +19,5 @@ typedef struct VfioSyscalls {
 
 /* Replaces the table the sequence calls (NULL: the kernel's). The table must outlive its use. */
 void vfio_set_syscalls(const VfioSyscalls *s);
+/* The table in use (tests wrap it to inject failures). */
+const VfioSyscalls *vfio_get_syscalls(void);

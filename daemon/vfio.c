@@ -78,6 +78,10 @@ void vfio_set_syscalls(const VfioSyscalls *s) {
         sys = s ?: &kernel_syscalls;
 }
 
+const VfioSyscalls *vfio_get_syscalls(void) {
+        return sys;
+}
+
 static VfioPf *vfio_pf_new(VfioApi api, const char *address) {
         VfioPf *pf;
 

@@ -8,6 +8,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/vfio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "manager.h"
 #include "pf-internal.h"
 #include "pf.h"
+#include "vfio-syscalls.h"
 #include "state.h"
 #include "string-util.h"
 #include "test-util.h"
@@ -337,6 +339,157 @@ static void record_token(const Token *t, uint64_t generation, uint64_t age_usec)
         s->set_usec = now_realtime() - age_usec;
         ck_assert_int_eq(state_save(fd, PF, s), 0);
 }
+
+/* ---- Failures in the middle of a rotation ------------------------------------------------ */
+
+/* Wraps the model's system calls: on the next VF token SET, first makes the state file
+ * unwritable (a non-empty directory in its place: rename() fails even for root), then either
+ * lets the SET through or fails it with `set_error`. */
+static const VfioSyscalls *model_sys;
+static bool break_state_on_set;
+static int set_error;
+
+static void state_file_to_dir(void) {
+        _cleanup_free_ char *p = state_path(), *inner = NULL;
+
+        ck_assert_int_eq(unlink(p), 0);
+        ck_assert_int_eq(mkdir(p, 0700), 0);
+        ck_assert_int_ge(asprintf(&inner, "%s/x", p), 0);
+        ck_assert_int_eq(mkdir(inner, 0700), 0);
+}
+
+static void state_dir_to_file(void) {
+        _cleanup_free_ char *p = state_path(), *inner = NULL;
+
+        ck_assert_int_ge(asprintf(&inner, "%s/x", p), 0);
+        ck_assert_int_eq(rmdir(inner), 0);
+        ck_assert_int_eq(rmdir(p), 0);
+}
+
+static int failing_ioctl(int fd, unsigned long request, void *arg) {
+        if (request == VFIO_DEVICE_FEATURE &&
+            (((struct vfio_device_feature *) arg)->flags & VFIO_DEVICE_FEATURE_SET) &&
+            !(((struct vfio_device_feature *) arg)->flags & VFIO_DEVICE_FEATURE_PROBE)) {
+                if (break_state_on_set) {
+                        break_state_on_set = false;
+                        state_file_to_dir();
+                }
+                if (set_error < 0) {
+                        int e = set_error;
+
+                        set_error = 0;
+                        return e;
+                }
+        }
+        return model_sys->ioctl(fd, request, arg);
+}
+
+static VfioSyscalls failing_sys;
+
+static void install_failures(void) {
+        model_sys = vfio_get_syscalls();
+        failing_sys = *model_sys;
+        failing_sys.ioctl = failing_ioctl;
+        vfio_set_syscalls(&failing_sys);
+}
+
+START_TEST(test_commit_fails) {
+        _cleanup_(manager_freep) Manager *m = manager_up(CONF_PLAIN);
+        _cleanup_(pf_state_freep) PfState *disk = NULL;
+        _cleanup_token_ Token t1 = {}, got = {};
+        Pf *pf = the_pf(m);
+
+        token_copy(&t1, pf->state->current);
+        install_failures();
+        break_state_on_set = true;
+
+        /* The kernel took the new token but the commit could not be saved: the daemon hands out
+         * the kernel's token, not the old one, stays ready, and saves again later. */
+        ck_assert_int_eq(manager_rotate_pf(m, pf, false, "test"), 0);
+        ck_assert_uint_eq(pf->status, PF_STATUS_READY);
+        ck_assert_uint_eq(pf->state->generation, 2);
+        ck_assert_ptr_null(pf->state->pending);
+        ck_assert_int_eq(pf_get_token(pf, &got), 0);
+        ck_assert(!token_equal(&got, &t1));
+        ck_assert(model_has(&got));
+        ck_assert_int_eq(try_vf(&got), 0);
+        ck_assert_ptr_nonnull(pf->save_timer);
+
+        /* Once the disk takes writes again, the retry commits it there. */
+        state_dir_to_file();
+        make_due(pf->save_timer);
+        run_loop(m);
+        ck_assert_ptr_null(pf->save_timer);
+        ck_assert_int_eq(load_disk(&disk), 0);
+        ck_assert_uint_eq(disk->generation, 2);
+        ck_assert(token_equal(disk->current, &got));
+        ck_assert_ptr_null(disk->pending);
+
+        /* And later rotations are not refused as "busy". */
+        ck_assert_int_eq(manager_rotate_pf(m, pf, false, "test"), 0);
+        ck_assert_uint_eq(pf->state->generation, 3);
+        ck_assert(model_has(pf->state->current));
+        vfio_set_syscalls(model_sys);
+}
+END_TEST
+
+START_TEST(test_set_and_abort_fail) {
+        _cleanup_(manager_freep) Manager *m = manager_up(CONF_PLAIN);
+        _cleanup_token_ Token t1 = {}, got = {};
+        Pf *pf = the_pf(m);
+
+        token_copy(&t1, pf->state->current);
+        install_failures();
+        break_state_on_set = true;
+        set_error = -EIO;
+
+        /* The SET failed and forgetting the pending token on disk failed too: the kernel kept the
+         * old token, which is what is still handed out, and nothing is left pending in memory. */
+        ck_assert_int_eq(manager_rotate_pf(m, pf, false, "test"), -EIO);
+        ck_assert_uint_eq(pf->status, PF_STATUS_READY);
+        ck_assert_uint_eq(pf->state->generation, 1);
+        ck_assert_ptr_null(pf->state->pending);
+        ck_assert_int_eq(pf_get_token(pf, &got), 0);
+        ck_assert(token_equal(&got, &t1));
+        ck_assert(model_has(&t1));
+
+        /* The next rotation goes through once the disk works (it saves the whole state). */
+        state_dir_to_file();
+        ck_assert_int_eq(manager_rotate_pf(m, pf, false, "test"), 0);
+        ck_assert_uint_eq(pf->state->generation, 2);
+        ck_assert(model_has(pf->state->current));
+        ck_assert_ptr_null(pf->save_timer);
+        vfio_set_syscalls(model_sys);
+}
+END_TEST
+
+START_TEST(test_rotate_interval_retried) {
+        _cleanup_token_ Token t0 = {};
+        Manager *m;
+        Pf *pf;
+
+        /* Overdue at start; the first timed attempt fails: it is tried again, not forgotten. */
+        token_generate(&t0);
+        record_token(&t0, 7, 10 * 24 * 3600 * USEC_PER_SEC);
+        m = manager_up(CONF_PLAIN "RotateIntervalSec=3600\n");
+        pf = the_pf(m);
+        ck_assert_ptr_nonnull(pf->rotate_timer);
+
+        install_failures();
+        set_error = -EIO;
+        run_loop(m);
+        ck_assert_uint_eq(pf->state->generation, 7);
+        ck_assert_ptr_nonnull(pf->rotate_timer);
+        ck_assert_uint_eq(pf->status, PF_STATUS_READY);
+
+        make_due(pf->rotate_timer);
+        run_loop(m);
+        ck_assert_uint_eq(pf->state->generation, 8);
+        ck_assert(model_has(pf->state->current));
+        vfio_set_syscalls(model_sys);
+        manager_free(m);
+}
+END_TEST
 
 START_TEST(test_rotate_interval_due) {
         _cleanup_token_ Token t0 = {};
@@ -751,6 +904,9 @@ static Suite *pf_suite(void) {
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_vanished_while_down);
         tcase_add_test(tc, test_vanished_while_ready);
+        tcase_add_test(tc, test_commit_fails);
+        tcase_add_test(tc, test_set_and_abort_fail);
+        tcase_add_test(tc, test_rotate_interval_retried);
         suite_add_tcase(s, tc);
         return s;
 }
