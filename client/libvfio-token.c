@@ -32,6 +32,12 @@ static const struct {
         { VFIO_TOKEN_ERROR_BUSY, EBUSY },
         { VFIO_TOKEN_ERROR_DEVICE_GONE, ENXIO },
         { VFIO_TOKEN_ERROR_NOT_SUPPORTED, EOPNOTSUPP },
+        /* Not a refusal: the same request may succeed later. */
+        { VFIO_TOKEN_ERROR_AUTHORIZATION_UNAVAILABLE, EAGAIN },
+        /* sd-bus would say ENOBUFS, which reads as a local shortage. */
+        { SD_BUS_ERROR_LIMITS_EXCEEDED, EUSERS },
+        /* sd-bus would say EACCES, which here means that polkit said no. */
+        { SD_BUS_ERROR_FAILED, EIO },
         /* sd-bus maps NameHasNoOwner to ENXIO, which here already means DeviceGone. */
         { SD_BUS_ERROR_SERVICE_UNKNOWN, EHOSTUNREACH },
         { SD_BUS_ERROR_NAME_HAS_NO_OWNER, EHOSTUNREACH },

@@ -21,10 +21,15 @@ bin_PROGRAMS += client/vfio-tokenctl
 client_vfio_tokenctl_SOURCES = \
 	client/vfio-tokenctl.c client/tokenctl.h \
 	client/tokenctl-show.c \
+	client/bus-props.c client/bus-props.h \
+	client/table.c client/table.h \
 	client/tokenctl-acquire.c \
 	client/json-out.c client/json-out.h \
 	client/polkit-agent.c client/polkit-agent.h
 client_vfio_tokenctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/client
 client_vfio_tokenctl_LDADD = client/libvfio-token.a common/libcommon.a $(SYSTEMD_LIBS)
+# A stand-in for the daemon on a private bus, for the output and exit codes of every verb.
+check_PROGRAMS += tests/client/fake-tokend
+tests_client_fake_tokend_LDADD = $(SYSTEMD_LIBS)
 dist_noinst_SCRIPTS += tests/client/test-cli-usage.sh
 TESTS += tests/client/test-cli-usage.sh

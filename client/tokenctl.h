@@ -21,6 +21,8 @@ enum {
         EXIT_BUSY = 5,             /* Busy */
         EXIT_DEVICE_GONE = 6,      /* DeviceGone, NotSupported */
         EXIT_UNREACHABLE = 7,      /* no bus, daemon not running, connection lost, no reply */
+        EXIT_AUTH_UNAVAILABLE = 8, /* AuthorizationUnavailable: polkit could not be asked */
+        EXIT_LIMITS_EXCEEDED = 9,  /* LimitsExceeded: a quota of the caller's */
 };
 
 extern bool arg_json;

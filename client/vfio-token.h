@@ -44,6 +44,7 @@
  *   org.freedesktop.DBus.Error.ServiceUnknown, .NameHasNoOwner    -EHOSTUNREACH  daemon not running
  *   org.freedesktop.DBus.Error.UnknownObject                      -ENOENT   e.g. a lease already gone
  *   org.freedesktop.DBus.Error.NoReply, .Timeout                  -ETIMEDOUT
+ *   org.freedesktop.DBus.Error.Failed                             -EIO      the daemon failed
  *   anything else                                                 sd_bus_error_get_errno()'s mapping
  *
  * Failures to reach the bus at all come straight from sd-bus (e.g. -ENOENT, -ECONNREFUSED,

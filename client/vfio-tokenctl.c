@@ -34,28 +34,41 @@ static bool startswith(const char *s, const char *prefix) {
         return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* For errors the daemon or the bus sent, mapped by vfio_token_error_to_errno(). */
-static int exit_code_for_errno(int r) {
-        switch (-r) {
-        case EINVAL:
-                return EXIT_USAGE;
-        case EACCES:
-        case EPERM:
-                return EXIT_ACCESS_DENIED;
-        case ENODEV:
-        case ENOENT:
-                return EXIT_NO_SUCH_DEVICE;
-        case EBUSY:
-                return EXIT_BUSY;
-        case ENXIO:
-        case EOPNOTSUPP:
-                return EXIT_DEVICE_GONE;
-        case EHOSTUNREACH:
-        case ETIMEDOUT:
-                return EXIT_UNREACHABLE;
-        default:
-                return EXIT_FAIL;
-        }
+/* The errors the daemon or the bus sent, by the errno vfio_token_error_to_errno() maps them to:
+ * the exit code, and what to say when the error came without a message of its own. */
+static const struct {
+        int errnum;
+        int code;
+        const char *text;
+} answer_map[] = {
+        { EINVAL, EXIT_USAGE, "invalid argument" },
+        { EACCES, EXIT_ACCESS_DENIED, "access denied" },
+        { EPERM, EXIT_ACCESS_DENIED, "access denied" },
+        { ENODEV, EXIT_NO_SUCH_DEVICE, "not a managed PF or one of its VFs" },
+        { ENOENT, EXIT_NO_SUCH_DEVICE, "no such object" },
+        { EBUSY, EXIT_BUSY, "busy" },
+        { ENXIO, EXIT_DEVICE_GONE, "the device is gone" },
+        { EOPNOTSUPP, EXIT_DEVICE_GONE, "not supported" },
+        { EHOSTUNREACH, EXIT_UNREACHABLE, "vfio-tokend is not running" },
+        { ETIMEDOUT, EXIT_UNREACHABLE, "no reply" },
+        /* Not a refusal: asking again later may well succeed. */
+        { EAGAIN, EXIT_AUTH_UNAVAILABLE, "the authorisation could not be checked, try again later" },
+        { EUSERS, EXIT_LIMITS_EXCEEDED, "a limit on requests or leases was reached" },
+};
+
+/* Prints the daemon's (or the bus's) answer e and returns its exit code. */
+static int fail_answer(const sd_bus_error *e) {
+        const char *message = e->message && *e->message ? e->message : NULL;
+        int errnum = -vfio_token_error_to_errno(e);
+
+        for (size_t i = 0; i < ELEMENTSOF(answer_map); i++)
+                if (answer_map[i].errnum == errnum) {
+                        fprintf(stderr, ": %s\n", message ?: answer_map[i].text);
+                        return answer_map[i].code;
+                }
+
+        fprintf(stderr, ": %s\n", message ?: e->name);
+        return EXIT_FAIL;
 }
 
 int tokenctl_fail(int r, const sd_bus_error *e, const char *format, ...) {
@@ -66,12 +79,10 @@ int tokenctl_fail(int r, const sd_bus_error *e, const char *format, ...) {
         vfprintf(stderr, format, ap);
         va_end(ap);
 
-        /* sd-bus reports its own failures as "System.Error.<ERRNO>": those are local. */
-        if (sd_bus_error_is_set(e) && !startswith(e->name, "System.Error.")) {
-                /* The daemon's (or the bus's) answer: its name decides the exit code. */
-                fprintf(stderr, ": %s\n", e->message ?: e->name);
-                return exit_code_for_errno(vfio_token_error_to_errno(e));
-        }
+        /* The daemon's (or the bus's) answer: its name decides the exit code. sd-bus reports its
+         * own failures as "System.Error.<ERRNO>": those are local, below. */
+        if (sd_bus_error_is_set(e) && !startswith(e->name, "System.Error."))
+                return fail_answer(e);
 
         if (sd_bus_error_is_set(e)) {
                 r = -sd_bus_error_get_errno(e);
@@ -225,7 +236,8 @@ static void help(void) {
                "\n"
                "Exit status: 0 success, 1 failure, 2 usage error or invalid argument, 3 access denied,\n"
                "4 no such device or lease, 5 busy (leases held), 6 device gone or not supported,\n"
-               "7 bus or daemon not reachable.\n");
+               "7 bus or daemon not reachable, 8 authorisation could not be checked (try again later),\n"
+               "9 a limit on requests or leases reached.\n");
 }
 
 typedef struct Verb {

@@ -17,6 +17,7 @@ unit_tests = \
 	tests/unit/test-pf \
 	tests/unit/test-manager \
 	tests/unit/test-lifecycle \
+	tests/unit/test-libvfio-token \
 	tests/unit/test-setup
 
 check_PROGRAMS += $(unit_tests)
@@ -24,6 +25,8 @@ TESTS += $(unit_tests)
 
 tests_unit_test_kmodel_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/scenarios
 tests_unit_test_kmodel_LDADD = tests/scenarios/libscenarios.a $(UNIT_LIBS)
+tests_unit_test_libvfio_token_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/client
+tests_unit_test_libvfio_token_LDADD = client/libvfio-token.a $(SYSTEMD_LIBS) $(CHECK_LIBS)
 endif
 
 # The unit tests again under valgrind (memcheck: errors and definite/indirect leaks fail).
