@@ -24,6 +24,13 @@
                 _a_ < _b_ ? _a_ : _b_;                  \
         })
 
+#define MAX(a, b)                                       \
+        ({                                              \
+                __typeof__(a) _a_ = (a);                \
+                __typeof__(b) _b_ = (b);                \
+                _a_ > _b_ ? _a_ : _b_;                  \
+        })
+
 #define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                 \
         static inline void func##p(type *p) {                   \
                 if (*p)                                         \

@@ -39,12 +39,12 @@ void bus_emit_token_rotated(sd_bus *bus, const char *pf_address, const char *pf_
                                   pf_address, pf_path, generation);
 }
 
-void bus_emit_lease_added(sd_bus *bus, const char *lease_path) {
+void bus_emit_object_added(sd_bus *bus, const char *path) {
         if (bus)
-                (void) sd_bus_emit_object_added(bus, lease_path);
+                (void) sd_bus_emit_object_added(bus, path);
 }
 
-void bus_emit_lease_removed(sd_bus *bus, const char *lease_path) {
+void bus_emit_object_removed(sd_bus *bus, const char *path) {
         if (bus)
-                (void) sd_bus_emit_object_removed(bus, lease_path);
+                (void) sd_bus_emit_object_removed(bus, path);
 }

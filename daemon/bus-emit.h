@@ -20,6 +20,7 @@ typedef enum PfChange {
 void bus_emit_pf_changed(sd_bus *bus, const char *pf_path, unsigned changes);
 /* TokenRotated(s pf, o path, t generation) on the manager object. */
 void bus_emit_token_rotated(sd_bus *bus, const char *pf_address, const char *pf_path, uint64_t generation);
-/* ObjectManager's InterfacesAdded/InterfacesRemoved for a lease object. */
-void bus_emit_lease_added(sd_bus *bus, const char *lease_path);
-void bus_emit_lease_removed(sd_bus *bus, const char *lease_path);
+/* ObjectManager's InterfacesAdded/InterfacesRemoved for a lease or PF object (removed: while the
+ * object can still be found). */
+void bus_emit_object_added(sd_bus *bus, const char *path);
+void bus_emit_object_removed(sd_bus *bus, const char *path);

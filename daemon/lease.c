@@ -232,7 +232,7 @@ int lease_new(LeaseRegistry *r, Pf *pf, const char *device, const char *owner, u
         u->n++;
 
         pf_lease_added(pf);
-        bus_emit_lease_added(*r->bus, l->path);
+        bus_emit_object_added(*r->bus, l->path);
         *ret = TAKE_PTR(l);
         return 0;
 
@@ -252,7 +252,8 @@ Lease *lease_free(Lease *l) {
         return mfree(l);
 }
 
-void lease_end(Lease *l, const char *why) {
+/* The audit line and the signals of an ending, and the lease freed. */
+static void lease_end_quiet(Lease *l, const char *why) {
         Pf *pf = l->pf;
         LeaseRegistry *r = l->registry;
         char f_uid[32], f_pid[32], f_lease[64], f_pf[64], f_dev[64];
@@ -267,8 +268,14 @@ void lease_end(Lease *l, const char *why) {
                    (unsigned) l->uid, (unsigned) l->pid, pf_address(pf), l->device);
 
         /* InterfacesRemoved needs the object still in place. */
-        bus_emit_lease_removed(*r->bus, l->path);
+        bus_emit_object_removed(*r->bus, l->path);
         lease_free(l);
+}
+
+void lease_end(Lease *l, const char *why) {
+        Pf *pf = l->pf;
+
+        lease_end_quiet(l, why);
         pf_lease_ended(pf);
 }
 
@@ -281,6 +288,21 @@ unsigned lease_registry_end_owner(LeaseRegistry *r, const char *owner, const cha
                 lease_end(o->leases, why);
                 n++;
         }
+        return n;
+}
+
+unsigned lease_registry_end_pf(LeaseRegistry *r, Pf *pf, const char *why) {
+        unsigned n = 0;
+
+        /* Backwards: ending one shifts those after it. */
+        for (size_t i = r->n; i > 0; i--)
+                if (i <= r->n && r->by_id[i - 1]->pf == pf) {
+                        Lease *l = r->by_id[i - 1];
+
+                        /* No RotateWhenIdle for a PF on its way out: end without pf_lease_ended(). */
+                        lease_end_quiet(l, why);
+                        n++;
+                }
         return n;
 }
 

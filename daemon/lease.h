@@ -54,6 +54,8 @@ Lease *lease_free(Lease *l);
 void lease_end(Lease *l, const char *why);
 /* Ends every lease of `owner` (it left the bus). Returns how many ended. */
 unsigned lease_registry_end_owner(LeaseRegistry *r, const char *owner, const char *why);
+/* Ends every lease on `pf` (it is no longer managed). Returns how many ended. */
+unsigned lease_registry_end_pf(LeaseRegistry *r, Pf *pf, const char *why);
 
 unsigned lease_registry_count(const LeaseRegistry *r);
 unsigned lease_registry_count_owner(const LeaseRegistry *r, const char *owner);

@@ -6,9 +6,11 @@
 #include <inttypes.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <dirent.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -16,6 +18,7 @@
 
 #include "bus-manager.h"
 #include "config.h"
+#include "fd-util.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
@@ -101,7 +104,7 @@ static const char *dropin_dir_for(const char *config, char *buf, size_t size) {
         return buf;
 }
 
-static int load_config_with_dropins(Config **ret) {
+static int load_config_with_dropins(Config **ret, const char *verdict) {
         _cleanup_strv_free_ char **errors = NULL;
         const char *path = arg_config ?: CONFIG_DEFAULT_PATH;
         char dropins[4096];
@@ -115,9 +118,14 @@ static int load_config_with_dropins(Config **ret) {
                         log_error("%s", *e);
                 if (!errors || !errors[0])
                         log_error_errno(r, "Failed to load configuration %s: %m", path);
-                log_error("Configuration is invalid, refusing to start.");
+                log_error("Configuration is invalid, %s.", verdict);
         }
         return r;
+}
+
+/* SIGHUP: the same files again. */
+static int reload_config(Config **ret) {
+        return load_config_with_dropins(ret, "keeping the running one");
 }
 
 static int lookup_service_user(uid_t *ret_uid, gid_t *ret_gid) {
@@ -132,32 +140,70 @@ static int lookup_service_user(uid_t *ret_uid, gid_t *ret_gid) {
         return 0;
 }
 
+/* Hands the state directory, and the state files in it, to the service user: a run as root (an
+ * older version, or an admin's test) may have left files the daemon could not replace. Never
+ * follows a symlink: the directory is opened O_NOFOLLOW and changed through its fd, the files
+ * with AT_SYMLINK_NOFOLLOW, and only regular files are touched. */
+static int take_state_dir(const char *state_dir, uid_t uid, gid_t gid) {
+        _cleanup_close_ int fd = -1;
+        struct dirent *de;
+        struct stat st;
+        DIR *d;
+
+        if (mkdir(state_dir, 0700) < 0 && errno != EEXIST)
+                return log_error_errno(errno, "Failed to create state directory %s: %m", state_dir);
+        fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(errno, "Failed to open state directory %s%s: %m", state_dir,
+                                       errno == ELOOP || errno == ENOTDIR ? " (a symlink or not a directory?)" : "");
+        if (fstat(fd, &st) < 0)
+                return log_error_errno(errno, "Failed to stat state directory %s: %m", state_dir);
+        if ((st.st_uid != uid || st.st_gid != gid) && fchown(fd, uid, gid) < 0)
+                return log_error_errno(errno, "Failed to hand state directory %s to %s: %m", state_dir,
+                                       SERVICE_USER);
+        if ((st.st_mode & 07777) != 0700 && fchmod(fd, 0700) < 0)
+                return log_error_errno(errno, "Failed to make state directory %s 0700: %m", state_dir);
+
+        d = fdopendir(fcntl(fd, F_DUPFD_CLOEXEC, 3));
+        if (!d)
+                return log_error_errno(errno, "Failed to read state directory %s: %m", state_dir);
+        while ((de = readdir(d))) {
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+                        continue;
+                if ((st.st_uid != uid || st.st_gid != gid) &&
+                    fchownat(dirfd(d), de->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+                        log_warning_errno(errno, "Failed to hand %s/%s to %s: %m", state_dir, de->d_name,
+                                          SERVICE_USER);
+                else if (st.st_uid != uid)
+                        log_notice("Handed %s/%s (owned by uid %u) to %s.", state_dir, de->d_name,
+                                   (unsigned) st.st_uid, SERVICE_USER);
+        }
+        closedir(d);
+        return 0;
+}
+
 /* Started by hand as root, one process does the setup and then keeps nothing it no longer needs:
- * it becomes the service user if there is one, else stays uid 0 with no capabilities at all. */
+ * it becomes the service user. It never stays uid 0: uid 0 owns /etc and /usr even without
+ * capabilities. */
 static int drop_privileges(const char *state_dir, uid_t uid, gid_t gid, bool have_user) {
         int r;
 
-        if (have_user) {
-                /* The state directory must be the service user's; create it 0700 and hand it over. */
-                if (mkdir(state_dir, 0700) < 0 && errno != EEXIST)
-                        return log_error_errno(errno, "Failed to create state directory %s: %m", state_dir);
-                if (chown(state_dir, uid, gid) < 0)
-                        return log_error_errno(errno, "Failed to hand state directory %s to %s: %m", state_dir,
-                                               SERVICE_USER);
-                capng_clear(CAPNG_SELECT_BOTH);
-                r = capng_change_id((int) uid, (int) gid, CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING);
-                if (r < 0)
-                        return log_error_errno(EPERM, "Failed to change to user %s (libcap-ng error %d).",
-                                               SERVICE_USER, r);
-                log_info("Dropped privileges to user %s (uid %u), no capabilities.", SERVICE_USER, (unsigned) uid);
-                return 0;
-        }
+        if (!have_user)
+                return log_error_errno(ESRCH,
+                                       "No user %s: refusing to run the daemon as uid 0. Create it with "
+                                       "'systemd-sysusers' (vfio-tokend installs a sysusers.d entry) or "
+                                       "'useradd --system --no-create-home --shell /usr/sbin/nologin %s'.",
+                                       SERVICE_USER, SERVICE_USER);
 
-        capng_clear(CAPNG_SELECT_BOTH);
-        r = capng_apply(CAPNG_SELECT_BOTH);
+        /* The state directory must be the service user's. */
+        r = take_state_dir(state_dir, uid, gid);
         if (r < 0)
-                return log_error_errno(EPERM, "Failed to drop capabilities (libcap-ng error %d).", r);
-        log_info("No user %s: staying uid 0 with an empty capability set.", SERVICE_USER);
+                return r;
+        capng_clear(CAPNG_SELECT_BOTH);
+        r = capng_change_id((int) uid, (int) gid, CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING);
+        if (r < 0)
+                return log_error_errno(EPERM, "Failed to change to user %s (libcap-ng error %d).", SERVICE_USER, r);
+        log_info("Dropped privileges to user %s (uid %u), no capabilities.", SERVICE_USER, (unsigned) uid);
         return 0;
 }
 
@@ -211,7 +257,7 @@ static int run(int argc, char *argv[]) {
         if (r <= 0)
                 return r;
 
-        r = load_config_with_dropins(&config);
+        r = load_config_with_dropins(&config, arg_check_config ? "the daemon would refuse to start" : "refusing to start");
         if (r < 0)
                 return r;
 
@@ -232,6 +278,7 @@ static int run(int argc, char *argv[]) {
         r = manager_new(TAKE_PTR(config), &paths, &m);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the manager: %m");
+        m->load_config = reload_config;
 
         if (arg_setup || geteuid() == 0) {
                 if (geteuid() != 0)
@@ -240,6 +287,9 @@ static int run(int argc, char *argv[]) {
                 if (arg_setup) {
                         if (r > 0)
                                 log_warning("Setup failed for %d PF(s); the daemon will report them.", r);
+                        /* State files a root run left behind would keep the daemon from its PFs. */
+                        if (have_user)
+                                (void) take_state_dir(m->state_dir, uid, gid);
                         return 0;
                 }
                 r = drop_privileges(m->state_dir, uid, gid, have_user);
@@ -265,6 +315,8 @@ int main(int argc, char *argv[]) {
 
         /* A peer that goes away mid-write must cost an EPIPE, never the daemon. */
         (void) signal(SIGPIPE, SIG_IGN);
+        /* The process holds the tokens: no core dumps, no ptrace by the same uid, no /proc/PID/mem. */
+        (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         r = run(argc, argv);
         return r != 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

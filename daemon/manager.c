@@ -2,11 +2,14 @@
 /* Owns the daemon's life cycle, the set of managed PFs, and the grant decision. */
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include "bus-emit.h"
 #include "fd-util.h"
 #include "fdstore.h"
 #include "lease.h"
@@ -15,6 +18,7 @@
 #include "manager.h"
 #include "state.h"
 #include "sysfs.h"
+#include "time-util.h"
 #include "token.h"
 #include "string-util.h"
 #include "strv.h"
@@ -30,6 +34,10 @@ static int pick_path(const char *given, const char *env, const char *fallback, c
                 return -ENOMEM;
         *ret = s;
         return 0;
+}
+
+static void manager_pf_changed(void *userdata) {
+        manager_status_changed(userdata);
 }
 
 int manager_new(Config *config, const ManagerPaths *paths, Manager **ret) {
@@ -67,6 +75,8 @@ int manager_new(Config *config, const ManagerPaths *paths, Manager **ret) {
                 .dev_root = m->dev_root,
                 .state_dir = m->state_dir,
                 .state_fd = -1,
+                .changed = manager_pf_changed,
+                .userdata = m,
         };
         *ret = TAKE_PTR(m);
         return 0;
@@ -83,6 +93,9 @@ Manager *manager_free(Manager *m) {
         fdstore_free(m->fdstore);
         sd_event_source_disable_unref(m->sigterm_source);
         sd_event_source_disable_unref(m->sigint_source);
+        sd_event_source_disable_unref(m->sighup_source);
+        sd_event_source_disable_unref(m->status_timer);
+        free(m->status_sent);
         sd_bus_unref(m->bus);
         sd_event_unref(m->event);
         safe_close(m->state_fd);
@@ -105,6 +118,21 @@ Pf *manager_find_pf_for_device(Manager *m, const char *address) {
                 if (pf_owns_device(m->pfs[i], address))
                         return m->pfs[i];
         return NULL;
+}
+
+/* All of a host's VMs usually run as one user (libvirt-qemu), which must be able to hold every
+ * VF: the default per-user lease quota grows with the VFs managed. */
+static void manager_apply_lease_quota(Manager *m) {
+        unsigned max = m->config->max_leases_per_user;
+
+        if (max == 0) {
+                unsigned vfs = 0;
+
+                for (size_t i = 0; i < m->n_pfs; i++)
+                        vfs += pf_total_vfs(m->pfs[i]);
+                max = MAX(vfs, (unsigned) CONFIG_DEFAULT_MAX_LEASES_PER_USER);
+        }
+        lease_registry_set_max_per_user(m->leases, max);
 }
 
 int manager_start(Manager *m) {
@@ -142,17 +170,7 @@ int manager_start(Manager *m) {
         }
         m->pf_ctx.fdstore = NULL;
 
-        /* All of a host's VMs usually run as one user (libvirt-qemu), which must be able to hold
-         * every VF: the default per-user lease quota grows with the VFs managed. */
-        if (m->config->max_leases_per_user == 0) {
-                unsigned vfs = 0;
-
-                for (size_t i = 0; i < m->n_pfs; i++)
-                        vfs += pf_total_vfs(m->pfs[i]);
-                lease_registry_set_max_per_user(m->leases, vfs > CONFIG_DEFAULT_MAX_LEASES_PER_USER
-                                                                   ? vfs
-                                                                   : CONFIG_DEFAULT_MAX_LEASES_PER_USER);
-        }
+        manager_apply_lease_quota(m);
 
         left = m->fdstore ? fdstore_leftover_names(m->fdstore) : NULL;
         for (char **n = left; n && *n; n++) {
@@ -232,6 +250,157 @@ void manager_owner_gone(Manager *m, const char *owner) {
         (void) lease_registry_end_owner(m->leases, owner, "owner left the bus");
 }
 
+/* ---- STATUS= ---- */
+
+#define STATUS_MIN_USEC (USEC_PER_SEC / 10)
+
+static char *status_text(Manager *m) {
+        unsigned ready = 0, locked = 0;
+        char *text;
+
+        for (size_t i = 0; i < m->n_pfs; i++) {
+                ready += pf_status(m->pfs[i]) == PF_STATUS_READY;
+                locked += pf_status(m->pfs[i]) == PF_STATUS_LOCKED;
+        }
+        if (asprintf(&text, "Managing %zu PF(s), %u ready, %u locked, %zu gone; %u lease(s).", m->n_pfs, ready,
+                     locked, m->n_pfs - ready - locked, lease_registry_count(m->leases)) < 0)
+                return NULL;
+        return text;
+}
+
+static void status_send(Manager *m) {
+        _cleanup_free_ char *text = status_text(m);
+
+        if (!text || streq_ptr(text, m->status_sent))
+                return;
+        (void) sd_notifyf(false, "STATUS=%s", text);
+        m->status_sent_usec = now_monotonic_usec();
+        free(m->status_sent);
+        m->status_sent = TAKE_PTR(text);
+}
+
+static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        m->status_timer = sd_event_source_disable_unref(m->status_timer);
+        status_send(m);
+        return 0;
+}
+
+void manager_status_changed(Manager *m) {
+        uint64_t due;
+
+        /* Before manager_run() said READY=1, the first STATUS= goes with it. */
+        if (!m->status_sent || m->status_timer || !m->event)
+                return;
+        /* Under a burst of grants this is one datagram every STATUS_MIN_USEC, not one each. */
+        due = m->status_sent_usec + STATUS_MIN_USEC;
+        (void) sd_event_add_time(m->event, &m->status_timer, CLOCK_MONOTONIC, due, 0, on_status_timer, m);
+}
+
+/* ---- reload ---- */
+
+int manager_apply_config(Manager *m, Config *config) {
+        _cleanup_(config_freep) Config *c = config;
+        Pf **pfs;
+        size_t n = 0;
+        int r;
+
+        pfs = calloc(c->n_pfs + 1, sizeof(Pf *));
+        if (!pfs)
+                return log_oom();
+
+        /* PFs that stay keep their fds, token and leases; only their policy changes. */
+        for (size_t i = 0; i < c->n_pfs; i++) {
+                Pf *pf = manager_find_pf(m, c->pfs[i].address);
+
+                if (pf)
+                        pf_update_config(pf, &c->pfs[i]);
+                else {
+                        r = pf_new(&m->pf_ctx, &c->pfs[i], &pf);
+                        if (r < 0) {
+                                log_error_errno(r, "Failed to set up PF %s: %m", c->pfs[i].address);
+                                continue;
+                        }
+                        log_info("PF %s: newly configured.", c->pfs[i].address);
+                }
+                pfs[n++] = pf;
+        }
+
+        /* PFs no longer configured: their leases end (their holders learn it from the bus), then
+         * their fds are closed for good. */
+        for (size_t i = 0; i < m->n_pfs; i++) {
+                Pf *pf = m->pfs[i];
+                bool kept = false;
+
+                for (size_t j = 0; j < n && !kept; j++)
+                        kept = pfs[j] == pf;
+                if (kept)
+                        continue;
+                (void) lease_registry_end_pf(m->leases, pf, "PF removed from the configuration");
+                bus_emit_object_removed(m->bus, pf_object_path(pf));
+                pf_release(pf);
+                pf_free(pf);
+        }
+
+        /* New PFs: brought up like at start (without an fd store: they were not ours). */
+        for (size_t i = 0; i < n; i++) {
+                bool old = false;
+
+                for (size_t j = 0; j < m->n_pfs && !old; j++)
+                        old = m->pfs[j] == pfs[i];
+                if (old)
+                        continue;
+                r = pf_start(pfs[i], NULL);
+                if (r < 0)
+                        log_error_errno(r, "Failed to start PF %s: %m", pf_address(pfs[i]));
+                bus_emit_object_added(m->bus, pf_object_path(pfs[i]));
+        }
+
+        free(m->pfs);
+        m->pfs = pfs;
+        m->n_pfs = n;
+        config_free(m->config);
+        m->config = TAKE_PTR(c);
+        manager_apply_lease_quota(m);
+        manager_status_changed(m);
+        return 0;
+}
+
+int manager_reload(Manager *m) {
+        Config *c = NULL;
+        int r;
+
+        if (!m->load_config)
+                return -EOPNOTSUPP;
+        (void) sd_notifyf(false, "RELOADING=1\nSTATUS=Reloading the configuration.\nMONOTONIC_USEC=%" PRIu64,
+                          now_monotonic_usec());
+        r = m->load_config(&c);
+        if (r < 0)
+                log_error("The new configuration is invalid: keeping the running one.");
+        else {
+                r = manager_apply_config(m, c);
+                if (r >= 0)
+                        log_info("Configuration reloaded: %zu PF(s).", m->n_pfs);
+        }
+        free(m->status_sent);
+        m->status_sent = NULL; /* READY=1 below carries the status */
+        {
+                _cleanup_free_ char *text = status_text(m);
+
+                (void) sd_notifyf(false, "READY=1\nSTATUS=%s", text ?: "");
+                m->status_sent = TAKE_PTR(text);
+                m->status_sent_usec = now_monotonic_usec();
+        }
+        return r;
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        log_info("Received SIGHUP, reloading the configuration.");
+        (void) manager_reload(userdata);
+        return 0;
+}
+
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         log_info("Received %s, stopping.", strsignal((int) si->ssi_signo));
         /* The PF fds stay in the fd store: a restart must not reopen (and reset) any PF. */
@@ -247,11 +416,14 @@ int manager_run(Manager *m) {
         sigemptyset(&ss);
         sigaddset(&ss, SIGTERM);
         sigaddset(&ss, SIGINT);
+        sigaddset(&ss, SIGHUP);
         if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0)
                 return log_error_errno(errno, "Failed to block signals: %m");
         r = sd_event_add_signal(m->event, &m->sigterm_source, SIGTERM, on_signal, m);
         if (r >= 0)
                 r = sd_event_add_signal(m->event, &m->sigint_source, SIGINT, on_signal, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, &m->sighup_source, SIGHUP, on_sighup, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch signals: %m");
 
@@ -261,7 +433,9 @@ int manager_run(Manager *m) {
                 log_warning("Token memory could not be locked (RLIMIT_MEMLOCK too low?): tokens may be swapped out.");
         else if (token_pool_used() > 0)
                 log_debug("Tokens are kept in %s memory.", token_pool_secret() ? "memfd_secret" : "mlock()ed");
-        (void) sd_notifyf(false, "READY=1\nSTATUS=Managing %zu PF(s), %u ready.", m->n_pfs, ready);
+        m->status_sent = status_text(m);
+        m->status_sent_usec = now_monotonic_usec();
+        (void) sd_notifyf(false, "READY=1\nSTATUS=%s", m->status_sent ?: "");
         log_info("Started: managing %zu PF(s), %u ready.", m->n_pfs, ready);
 
         /* Pings the watchdog on its own when WATCHDOG_USEC is set for us (the first ping goes out

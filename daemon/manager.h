@@ -42,6 +42,16 @@ typedef struct Manager {
 
         sd_event_source *sigterm_source;
         sd_event_source *sigint_source;
+        sd_event_source *sighup_source;
+
+        /* STATUS= for the service manager: sent when it changes, at most every STATUS_MIN_USEC. */
+        sd_event_source *status_timer;
+        uint64_t status_sent_usec;
+        char *status_sent;
+
+        /* Reloads the configuration (SIGHUP); set by main(), which knows where it comes from.
+         * Fills *ret on success; on failure it has logged why. */
+        int (*load_config)(Config **ret);
 } Manager;
 
 /* Takes ownership of config. */
@@ -78,3 +88,13 @@ void manager_owner_gone(Manager *m, const char *owner);
 
 /* Rotation by request: -EAGAIN if the PF is not ready, -EBUSY if leases are held and !force. */
 int manager_rotate_pf(Manager *m, Pf *pf, bool force, const char *reason);
+
+/* Applies a new configuration (takes ownership): new PFs are set up and served, removed ones let
+ * go (their leases end, fds closed, fd-store entries removed), changed policies apply; a PF that
+ * stays is never reopened. */
+int manager_apply_config(Manager *m, Config *config);
+/* SIGHUP: load_config() and manager_apply_config(); a bad configuration is logged and the
+ * running one kept. */
+int manager_reload(Manager *m);
+/* "Managing N PF(s), N ready, N lease(s)." now, and to the service manager soon. */
+void manager_status_changed(Manager *m);

@@ -104,6 +104,11 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
 
 static void pf_set_status(Pf *pf, PfStatus status, int error);
 
+static void pf_notify_changed(Pf *pf) {
+        if (pf->ctx->changed)
+                pf->ctx->changed(pf->ctx->userdata);
+}
+
 /* The kernel wants the device back (its driver is being unbound, or it is being removed) and
  * waits until every fd of it is closed, including systemd's copies in the fd store. Let go;
  * the retry timer picks the PF up again if it comes back on vfio-pci. */
@@ -163,8 +168,10 @@ static void pf_set_status(Pf *pf, PfStatus status, int error) {
                 pf->retry_usec = 0;
         }
 
-        if (changed)
+        if (changed) {
                 bus_emit_pf_changed(pf->ctx->bus, pf->object_path, PF_CHANGED_STATE);
+                pf_notify_changed(pf);
+        }
 }
 
 /* Sysfs checks before any open: the PF must exist, be SR-IOV capable and sit on vfio-pci
@@ -537,12 +544,42 @@ bool pf_claims_new_vf(Pf *pf, const char *address) {
 void pf_lease_added(Pf *pf) {
         pf->n_leases++;
         bus_emit_pf_changed(pf->ctx->bus, pf->object_path, PF_CHANGED_LEASES);
+        pf_notify_changed(pf);
 }
 
 void pf_lease_removed(Pf *pf) {
         if (pf->n_leases > 0)
                 pf->n_leases--;
         bus_emit_pf_changed(pf->ctx->bus, pf->object_path, PF_CHANGED_LEASES);
+        pf_notify_changed(pf);
+}
+
+void pf_update_config(Pf *pf, const PfConfig *c) {
+        bool idle_now = c->rotate_when_idle && !pf->config.rotate_when_idle;
+        uint64_t old_interval = pf->config.rotate_interval_usec;
+
+        pf->config = *c;
+        pf->config.file = NULL;
+        if (old_interval != c->rotate_interval_usec) {
+                log_pf_info(c->address, pf->state->generation, "Rotation interval now %" PRIu64 " s.",
+                            c->rotate_interval_usec / USEC_PER_SEC);
+                pf->rotate_retry_usec = 0;
+                (void) pf_schedule_rotation(pf);
+        }
+        /* RotateWhenIdle turned on for a PF that is idle already: it is due now. */
+        if (idle_now)
+                pf_lease_ended(pf);
+}
+
+void pf_release(Pf *pf) {
+        log_pf_notice(pf->config.address, pf->state->generation,
+                      "No longer configured: closing its fds (the kernel keeps its token while it stays "
+                      "bound to vfio-pci).");
+        (void) fdstore_remove(pf->config.address);
+        pf->rotate_timer = sd_event_source_disable_unref(pf->rotate_timer);
+        pf->retry_timer = sd_event_source_disable_unref(pf->retry_timer);
+        pf->save_timer = sd_event_source_disable_unref(pf->save_timer);
+        pf_close(pf);
 }
 
 const char *pf_address(const Pf *pf) {

@@ -31,6 +31,10 @@ typedef struct PfContext {
         const char *state_dir;
         int state_fd;
         FdStore *fdstore;
+        /* Called whenever a PF's state or lease count changes (the manager's STATUS=, and the
+         * leases on disk); may be NULL. */
+        void (*changed)(void *userdata);
+        void *userdata;
 } PfContext;
 
 typedef enum PfStatus {
@@ -67,6 +71,13 @@ bool pf_claims_new_vf(Pf *pf, const char *address);
 
 /* (Re)arms the interval rotation timer from the token's set time and the policy. */
 int pf_schedule_rotation(Pf *pf);
+
+/* A reloaded configuration for this PF (same address): the rotation policy applies at once; the
+ * PF is never reopened. */
+void pf_update_config(Pf *pf, const PfConfig *c);
+/* Lets go of the PF for good (removed from the configuration): fds closed, fd-store entries
+ * removed. Its leases must have been ended first. */
+void pf_release(Pf *pf);
 
 /* Leases of this PF are kept by lease.c, which tells the PF of each one made or removed, and of
  * each one that ended (after its removal: drives RotateWhenIdle). */

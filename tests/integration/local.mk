@@ -5,7 +5,8 @@ integration_tests = \
 	tests/integration/test-harness.sh \
 	tests/integration/test-api.sh \
 	tests/integration/test-leases.sh \
-	tests/integration/test-restart.sh
+	tests/integration/test-restart.sh \
+	tests/integration/test-reload.sh
 TESTS += tests/integration/run.sh
 EXTRA_DIST += \
 	$(integration_tests) \

@@ -139,4 +139,42 @@ check_eq "alice gets the same token from the restarted daemon" "$out" "$token"
 check_eq "it opens another VF" "$(vf_open "$VF2" "$token")" OK
 check_eq "the VF held across the restart still works" "$(vf_release vm1)" "HELD OK"
 
+# --- The process is not dumpable: /proc/PID/mem and friends belong to root, not to its uid.
+check_eq "the daemon is not dumpable" "$(stat -c %U "/proc/$TK_DAEMON_PID/mem")" root
+
+# --- --setup hands state files a root run left behind to the service user.
+echo "left by root" >"$STATE/root-owned.state"
+chown root:root "$STATE/root-owned.state"
+ln -s /etc/hostname "$STATE/a-link"
+env VFIO_TOKEND_SYSFS_ROOT="$FX/sys" VFIO_TOKEND_DEV_ROOT="$FX/dev" \
+        "$TOKEND" --setup --config="$CONF" --state-dir="$STATE" >"$TK_TMP/setup.log" 2>&1
+check_eq "--setup hands a root-owned state file to vfio-tokend" "$(stat -c %U "$STATE/root-owned.state")" vfio-tokend
+check_eq "... but never follows a symlink" "$(stat -c %U /etc/hostname)" root
+check_eq "... nor changes the link" "$(stat -c %U "$STATE/a-link")" root
+rm -f "$STATE/root-owned.state" "$STATE/a-link"
+
+# --- A state directory that is a symlink is refused, and what it points to left alone.
+install -d -o root -m 0755 "$TK_TMP/elsewhere"
+ln -s "$TK_TMP/elsewhere" "$TK_TMP/state-link"
+rc=0
+timeout "$TK_CALL_TIMEOUT" env VFIO_TOKEND_SYSFS_ROOT="$FX/sys" VFIO_TOKEND_DEV_ROOT="$FX/dev" \
+        "$TOKEND" --config="$CONF" --state-dir="$TK_TMP/state-link" >"$TK_TMP/link.log" 2>&1 || rc=$?
+check_eq "a state directory that is a symlink: exit 1" "$rc" 1
+check_contains "... saying so" "$(cat "$TK_TMP/link.log")" "a symlink or not a directory"
+check_eq "... and its target keeps its owner" "$(stat -c '%U %a' "$TK_TMP/elsewhere")" "root 755"
+
+# --- Without the service user, started as root it refuses to run as uid 0, saying how to fix it.
+# (The harness's /etc/passwd is a bind mount: rewrite it in place.)
+cp "$TK_TMP/etc/passwd" "$TK_TMP/passwd.saved"
+grep -v '^vfio-tokend:' "$TK_TMP/passwd.saved" >"$TK_TMP/passwd.nosvc"
+cat "$TK_TMP/passwd.nosvc" >/etc/passwd
+rc=0
+timeout "$TK_CALL_TIMEOUT" env VFIO_TOKEND_SYSFS_ROOT="$FX/sys" VFIO_TOKEND_DEV_ROOT="$FX/dev" \
+        "$TOKEND" --config="$CONF" --state-dir="$TK_TMP/state-nosvc" >"$TK_TMP/nosvc.log" 2>&1 || rc=$?
+cat "$TK_TMP/passwd.saved" >/etc/passwd
+check_eq "without the service user, as root: exit 1" "$rc" 1
+check_contains "... refusing uid 0" "$(cat "$TK_TMP/nosvc.log")" "refusing to run the daemon as uid 0"
+check_contains "... and saying how to create the user" "$(cat "$TK_TMP/nosvc.log")" "systemd-sysusers"
+check "the running daemon is untouched by all that" tk_alive "$TK_DAEMON_PID"
+
 check_no_token_leaks

@@ -475,6 +475,10 @@ START_TEST(test_fdstore_stale_fds) {
                 ck_assert_str_eq(d.text, expected);
                 fds[k] = d.fds[0];
         }
+        /* The stray fd belongs to no PF: the service manager is asked to drop its copy too. */
+        ck_assert_int_eq(receive(&d), 1);
+        ck_assert_str_eq(d.text, "FDSTOREREMOVE=1\nFDNAME=stray");
+        test_notify_done(&d);
         ck_assert(nothing_queued());
         ck_assert_int_eq(kmodel_fd_kind(fds[VFIO_FD_GROUP]), KMODEL_FD_GROUP);
         ck_assert_int_eq(kmodel_fd_kind(fds[VFIO_FD_DEVICE]), KMODEL_FD_DEVICE);
