@@ -4,6 +4,8 @@
  * leaves the bus. */
 
 #include <errno.h>
+#include <inttypes.h>
+#include <string.h>
 #include <stdlib.h>
 
 #include "bus-args.h"
@@ -11,6 +13,7 @@
 #include "bus-lease.h"
 #include "bus-manager.h"
 #include "bus-pf.h"
+#include "lease-file.h"
 #include "bus-peer.h"
 #include "log.h"
 #include "manager.h"
@@ -183,6 +186,47 @@ int bus_face_new_on(Manager *m, sd_bus *bus, BusFace **ret) {
         return 0;
 }
 
+/* Before the name is taken (nobody can call yet): each lease on disk goes back to its owner if
+ * that unique name is still on the bus as the same uid and pid (a reused pid under another uid,
+ * or another process, is not the owner). Unique names are never reused by a bus, so a name on
+ * the bus with the same process behind it is the connection that held the lease. */
+static void restore_leases(BusFace *f) {
+        _cleanup_(lease_records_done) LeaseRecords recs = {};
+        unsigned restored = 0, dropped = 0;
+        int r;
+
+        r = manager_load_lease_records(f->manager, &recs);
+        if (r < 0) {
+                manager_restore_done(f->manager, NULL);
+                return;
+        }
+        for (size_t i = 0; i < recs.n; i++) {
+                const LeaseRecord *rec = &recs.records[i];
+                uid_t uid;
+                pid_t pid;
+
+                r = peer_identify_now(f->peers, rec->owner, &uid, &pid);
+                if (r >= 0 && (uid != rec->uid || pid != rec->pid))
+                        r = -ESTALE;
+                if (r >= 0)
+                        r = manager_restore_lease(f->manager, rec);
+                if (r >= 0) {
+                        restored++;
+                        continue;
+                }
+                dropped++;
+                log_info("Lease %" PRIu64 " of %s (uid %u, pid %u) on %s dropped: %s.", rec->id, rec->owner,
+                         (unsigned) rec->uid, (unsigned) rec->pid, rec->pf,
+                         r == -ESRCH    ? "its owner left the bus"
+                         : r == -ESTALE ? "its owner's name is another process now"
+                         : r == -ENODEV ? "the PF is no longer configured"
+                                        : strerror(-r));
+        }
+        if (recs.n > 0)
+                log_info("Leases from before the restart: %u restored, %u dropped.", restored, dropped);
+        manager_restore_done(f->manager, &recs);
+}
+
 int bus_face_new(Manager *m, BusFace **ret) {
         _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
         _cleanup_(bus_face_freep) BusFace *f = NULL;
@@ -194,6 +238,7 @@ int bus_face_new(Manager *m, BusFace **ret) {
         r = bus_face_new_on(m, bus, &f);
         if (r < 0)
                 return r;
+        restore_leases(f);
         r = sd_bus_request_name(bus, VFIO_TOKEN_BUS_NAME, 0);
         if (r < 0)
                 return log_error_errno(r, "Failed to acquire bus name %s (is another instance running, and does "

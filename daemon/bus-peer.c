@@ -149,17 +149,10 @@ unsigned peer_set_count(const PeerSet *s) {
         return s->n_peers;
 }
 
-static int on_credentials(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        Peer *p = userdata;
+/* UnixUserID and ProcessID from a GetConnectionCredentials reply. */
+static int parse_credentials(sd_bus_message *reply, PeerIdentity *id) {
         bool have_uid = false;
         int r;
-
-        p->query = sd_bus_slot_unref(p->query);
-        if (sd_bus_message_is_method_error(reply, NULL)) {
-                /* NameHasNoOwner: it left before we asked; its NameOwnerChanged follows. */
-                r = -sd_bus_error_get_errno(sd_bus_message_get_error(reply));
-                goto fail;
-        }
 
         r = sd_bus_message_enter_container(reply, 'a', "{sv}");
         while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
@@ -174,10 +167,10 @@ static int on_credentials(sd_bus_message *reply, void *userdata, sd_bus_error *r
                         if (r < 0)
                                 break;
                         if (key[0] == 'U') {
-                                p->id.uid = (uid_t) v;
+                                id->uid = (uid_t) v;
                                 have_uid = true;
                         } else
-                                p->id.pid = (pid_t) v;
+                                id->pid = (pid_t) v;
                 } else {
                         r = sd_bus_message_skip(reply, "v");
                         if (r < 0)
@@ -185,8 +178,23 @@ static int on_credentials(sd_bus_message *reply, void *userdata, sd_bus_error *r
                 }
                 r = sd_bus_message_exit_container(reply);
         }
-        if (r < 0 || !have_uid) {
-                r = r < 0 ? r : -EBADMSG;
+        if (r < 0)
+                return r;
+        return have_uid ? 0 : -EBADMSG;
+}
+
+static int on_credentials(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        Peer *p = userdata;
+        int r;
+
+        p->query = sd_bus_slot_unref(p->query);
+        if (sd_bus_message_is_method_error(reply, NULL)) {
+                /* NameHasNoOwner: it left before we asked; its NameOwnerChanged follows. */
+                r = -sd_bus_error_get_errno(sd_bus_message_get_error(reply));
+                goto fail;
+        }
+        r = parse_credentials(reply, &p->id);
+        if (r < 0) {
                 log_warning_errno(r, "Malformed credentials of %s from the bus: %m", p->name);
                 goto fail;
         }
@@ -294,5 +302,53 @@ int peer_identify(PeerSet *s, const char *name, PeerIdentified cb, void *userdat
         *p->waiters_tail = w;
         p->waiters_tail = &w->next;
         p->n_waiters++;
+        return 0;
+}
+
+int peer_identify_now(PeerSet *s, const char *name, uid_t *ret_uid, pid_t *ret_pid) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        PeerIdentity id = {};
+        Peer *p;
+        int r;
+
+        p = peer_find(s, name);
+        if (p && p->known) {
+                *ret_uid = p->id.uid;
+                *ret_pid = p->id.pid;
+                return 0;
+        }
+        if (!sd_bus_is_bus_client(s->bus))
+                return -ESRCH;
+        r = sd_bus_call_method(s->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                               "GetConnectionCredentials", &e, &reply, "s", name);
+        if (r < 0)
+                return sd_bus_error_has_name(&e, SD_BUS_ERROR_NAME_HAS_NO_OWNER) ? -ESRCH : r;
+        r = parse_credentials(reply, &id);
+        if (r < 0)
+                return r;
+        if (!p && s->n_peers < PEERS_MAX) {
+                p = calloc(1, sizeof(Peer));
+                if (p) {
+                        p->set = s;
+                        p->name = strdup(name);
+                        if (!p->name)
+                                p = mfree(p);
+                }
+                if (p) {
+                        p->waiters_tail = &p->waiters;
+                        p->next = s->peers;
+                        if (s->peers)
+                                s->peers->prev = p;
+                        s->peers = p;
+                        s->n_peers++;
+                }
+        }
+        if (p && !p->query) {
+                p->id = (PeerIdentity) { .name = p->name, .uid = id.uid, .pid = id.pid };
+                p->known = true;
+        }
+        *ret_uid = id.uid;
+        *ret_pid = id.pid;
         return 0;
 }

@@ -43,3 +43,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(PeerSet *, peer_set_free);
 int peer_identify(PeerSet *s, const char *name, PeerIdentified cb, void *userdata);
 
 unsigned peer_set_count(const PeerSet *s);
+
+/* The identity of `name` asked of the bus now, synchronously: for start-up only (restoring
+ * leases before the daemon serves), never in a request path. -ESRCH (or another -errno) if the
+ * name is not on the bus. The identity is remembered like any other. */
+int peer_identify_now(PeerSet *s, const char *name, uid_t *ret_uid, pid_t *ret_pid);

@@ -29,6 +29,8 @@
 
 #include "macro.h"
 #include "string-util.h"
+#include "strv.h"
+#include "time-util.h"
 #include "config-internal.h"
 #include "config.h"
 #include "parse-util.h"
@@ -39,13 +41,27 @@
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
 
+/* A rotation interval this short is almost certainly a slip (seconds meant as minutes, "1s"
+ * for "1d"): each rotation makes every lease holder acquire the token again before it opens
+ * another VF. Allowed, since tests and demos want it, but said. */
+#define ROTATE_INTERVAL_WARN_USEC (60 * USEC_PER_SEC)
+
+static void message_clear(ConfigMessage *m) {
+        m->text = mfree(m->text);
+}
+
 void config_parser_done(Parser *p) {
-        for (size_t i = 0; i < p->n_pfs; i++)
+        for (size_t i = 0; i < p->n_pfs; i++) {
                 free(p->pfs[i].pf.file);
+                message_clear(&p->pfs[i].interval_warning);
+        }
         free(p->pfs);
+        message_clear(&p->pf.interval_warning);
+        message_clear(&p->daemon_interval_warning);
         for (size_t i = 0; i < p->n_errors; i++)
-                free(p->errors[i]);
+                message_clear(&p->errors[i]);
         free(p->errors);
+        free(p->message_file);
 }
 
 /* Copies s for a message: printable ASCII as is, anything else as \xNN, cut at
@@ -70,43 +86,108 @@ static const char *escape_text(const char *s, char buf[static MESSAGE_TEXT_MAX *
         return buf;
 }
 
-/* Allocation failure is remembered and turned into -ENOMEM at the end, which keeps every caller
+/* Formats "FILE:LINE: <message>" (or "FILE: <message>" with line 0) into *ret, with its place.
+ * Allocation failure is remembered and turned into -ENOMEM at the end, which keeps every caller
  * simple. */
-void config_add_error(Parser *p, const char *file, unsigned line, const char *fmt, ...) {
+static void message_vformat(Parser *p, ConfigMessage *ret, const char *file, unsigned line, const char *fmt,
+                            va_list ap) {
         _cleanup_free_ char *msg = NULL;
-        char **l;
-        va_list ap;
+        char *text;
         int r;
 
-        va_start(ap, fmt);
         r = vasprintf(&msg, fmt, ap);
-        va_end(ap);
         if (r < 0) {
                 msg = NULL;
                 p->oom = true;
                 return;
         }
-
-        l = reallocarray(p->errors, p->n_errors + 2, sizeof(char *));
-        if (!l) {
-                p->oom = true;
-                return;
-        }
-        p->errors = l;
-
         if (line > 0)
-                r = asprintf(&l[p->n_errors], "%s:%u: %s", file, line, msg);
+                r = asprintf(&text, "%s:%u: %s", file, line, msg);
         else
-                r = asprintf(&l[p->n_errors], "%s: %s", file, msg);
+                r = asprintf(&text, "%s: %s", file, msg);
         if (r < 0) {
                 p->oom = true;
                 return;
         }
         /* Values and keys come escaped; this catches a file name with a line break in it. */
-        for (char *c = l[p->n_errors]; *c; c++)
+        for (char *c = text; *c; c++)
                 if ((unsigned char) *c < 0x20 || *c == 0x7f)
                         *c = '?';
-        l[++p->n_errors] = NULL;
+
+        /* Files are read one after the other, so all messages about one file are made before
+         * any about the next: a new file name starts the next file_seq. */
+        if (!p->message_file || !streq(p->message_file, file)) {
+                char *f = strdup(file);
+
+                if (!f) {
+                        free(text);
+                        p->oom = true;
+                        return;
+                }
+                free(p->message_file);
+                p->message_file = f;
+                p->message_file_seq++;
+        }
+        message_clear(ret);
+        *ret = (ConfigMessage) {
+                .text = text,
+                .file_seq = p->message_file_seq,
+                .line = line,
+                .seq = p->n_messages++,
+        };
+}
+
+void config_add_error(Parser *p, const char *file, unsigned line, const char *fmt, ...) {
+        ConfigMessage *l;
+        va_list ap;
+
+        l = reallocarray(p->errors, p->n_errors + 1, sizeof(ConfigMessage));
+        if (!l) {
+                p->oom = true;
+                return;
+        }
+        p->errors = l;
+        l[p->n_errors] = (ConfigMessage) {};
+
+        va_start(ap, fmt);
+        message_vformat(p, &l[p->n_errors], file, line, fmt, ap);
+        va_end(ap);
+        if (l[p->n_errors].text)
+                p->n_errors++;
+}
+
+static void set_warning(Parser *p, ConfigMessage *slot, unsigned line, const char *fmt, ...) _printf_(4, 5);
+static void set_warning(Parser *p, ConfigMessage *slot, unsigned line, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        message_vformat(p, slot, p->file, line, fmt, ap);
+        va_end(ap);
+}
+
+static int compare_messages(const void *a, const void *b) {
+        const ConfigMessage *x = a, *y = b;
+
+        if (x->file_seq != y->file_seq)
+                return x->file_seq < y->file_seq ? -1 : 1;
+        if (x->line != y->line)
+                return x->line < y->line ? -1 : 1;
+        return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Sorts n messages and moves their texts into a new NULL-terminated list; the messages keep
+ * nothing. NULL if out of memory (the texts are then left where they are). */
+static char **messages_to_strv(ConfigMessage *m, size_t n) {
+        char **l;
+
+        l = calloc(n + 1, sizeof(char *));
+        if (!l)
+                return NULL;
+        if (n > 0)
+                qsort(m, n, sizeof(ConfigMessage), compare_messages);
+        for (size_t i = 0; i < n; i++)
+                l[i] = TAKE_PTR(m[i].text);
+        return l;
 }
 
 static char *strip(char *s) {
@@ -139,13 +220,25 @@ static void bad_value(Parser *p, unsigned line, const char *key, const char *val
                          r == -ERANGE && range ? range : invalid);
 }
 
-static bool parse_interval(Parser *p, unsigned line, const char *key, const char *value, uint64_t *ret) {
+/* A time span; a non-zero one under a minute sets the warning in `warning`, any other value
+ * clears it. */
+static bool parse_interval(Parser *p, unsigned line, const char *key, const char *value, uint64_t *ret,
+                           ConfigMessage *warning) {
+        char buf[MESSAGE_TEXT_MAX * 4 + 4];
         int r = parse_timespan(value, ret);
 
-        if (r < 0)
-                bad_value(p, line, key, value, r, "not a time span (e.g. 86400, 12h, 1d, 1h 30min)",
+        if (r < 0) {
+                bad_value(p, line, key, value, r, "not a time span (e.g. 86400, 12h, 1.5d, 1h 30min)",
                           "out of range");
-        return r >= 0;
+                return false;
+        }
+        message_clear(warning);
+        if (*ret > 0 && *ret < ROTATE_INTERVAL_WARN_USEC)
+                set_warning(p, warning, line,
+                            "%s=%s: shorter than a minute; every rotation makes the holders of leases "
+                            "acquire the token again before they open another VF",
+                            key, escape_text(value, buf));
+        return true;
 }
 
 static bool parse_bool_key(Parser *p, unsigned line, const char *key, const char *value, bool *ret) {
@@ -160,10 +253,12 @@ static void daemon_assignment(Parser *p, unsigned line, const char *key, const c
         char buf[MESSAGE_TEXT_MAX * 4 + 4];
 
         if (streq(key, "RotateIntervalSec")) {
-                if (*value == '\0')
+                if (*value == '\0') {
                         p->rotate_interval_usec = 0;
-                else
-                        (void) parse_interval(p, line, key, value, &p->rotate_interval_usec);
+                        message_clear(&p->daemon_interval_warning);
+                } else
+                        (void) parse_interval(p, line, key, value, &p->rotate_interval_usec,
+                                              &p->daemon_interval_warning);
         } else if (streq(key, "MaxPendingChecksPerUser")) {
                 unsigned v = CONFIG_DEFAULT_MAX_PENDING_CHECKS_PER_USER;
                 int r = *value ? parse_unsigned(value, CONFIG_MAX_PENDING_CHECKS_PER_USER, &v) : 0;
@@ -222,8 +317,10 @@ static void pf_assignment(Parser *p, unsigned line, const char *key, const char 
 
         } else if (streq(key, "RotateIntervalSec")) {
                 s->rotate_interval_usec = ROTATE_INTERVAL_INHERIT;
+                message_clear(&s->interval_warning);
                 s->set_rotate_interval =
-                        !*value || parse_interval(p, line, key, value, &s->rotate_interval_usec);
+                        !*value ||
+                        parse_interval(p, line, key, value, &s->rotate_interval_usec, &s->interval_warning);
 
         } else
                 config_add_error(p, p->file, line, "%s: unknown key in [PhysicalFunction]",
@@ -273,7 +370,7 @@ static PfEntry *new_entry(Parser *p, const PfSection *s) {
 
 /* Called when a [PhysicalFunction] section ends (next header or end of file). */
 static void pf_section_end(Parser *p) {
-        const PfSection *s = &p->pf;
+        PfSection *s = &p->pf;
         char buf[MESSAGE_TEXT_MAX * 4 + 4];
         PfEntry *e;
 
@@ -303,13 +400,19 @@ static void pf_section_end(Parser *p) {
                 e->pf.bind_vfio = s->bind_vfio;
         if (s->set_rotate_when_idle)
                 e->pf.rotate_when_idle = s->rotate_when_idle;
-        if (s->set_rotate_interval)
+        if (s->set_rotate_interval) {
                 e->pf.rotate_interval_usec = s->rotate_interval_usec;
+                message_clear(&e->interval_warning);
+                e->interval_warning = s->interval_warning;
+                s->interval_warning = (ConfigMessage) {};
+        }
 }
 
 static void section_end(Parser *p) {
         if (p->section == SECTION_PF)
                 pf_section_end(p);
+        /* A section given up on (a bad or duplicate Address=) leaves no warning behind. */
+        message_clear(&p->pf.interval_warning);
         p->section = SECTION_NONE;
 }
 
@@ -329,6 +432,7 @@ static void section_header(Parser *p, unsigned line, char *text) {
                 p->section = SECTION_DAEMON;
         else if (streq(text, "[PhysicalFunction]")) {
                 p->section = SECTION_PF;
+                message_clear(&p->pf.interval_warning);
                 p->pf = (PfSection) { .line = line };
         } else
                 config_add_error(p, p->file, line,
@@ -409,15 +513,50 @@ void config_parse_buffer(Parser *p, const char *file, const char *data, size_t s
         section_end(p);
 }
 
+/* The warnings about the values in force: [Daemon]'s, then each PF's own. */
+static char **collect_warnings(Parser *p, bool *ret_oom) {
+        _cleanup_free_ ConfigMessage *w = NULL;
+        size_t n = 0;
+        char **l;
+
+        *ret_oom = false;
+        w = calloc(p->n_pfs + 1, sizeof(ConfigMessage));
+        if (!w) {
+                *ret_oom = true;
+                return NULL;
+        }
+        if (p->daemon_interval_warning.text)
+                w[n++] = p->daemon_interval_warning;
+        for (size_t i = 0; i < p->n_pfs; i++)
+                if (p->pfs[i].interval_warning.text)
+                        w[n++] = p->pfs[i].interval_warning;
+        if (n == 0)
+                return NULL;
+        l = messages_to_strv(w, n);
+        if (!l) {
+                *ret_oom = true;
+                return NULL;
+        }
+        /* The texts moved into l: forget them where they came from. */
+        p->daemon_interval_warning.text = NULL;
+        for (size_t i = 0; i < p->n_pfs; i++)
+                p->pfs[i].interval_warning.text = NULL;
+        return l;
+}
+
 int config_parser_finish(Parser *p, Config **ret, char ***ret_errors) {
         Config *c;
+        bool oom;
 
         if (p->oom)
                 return -ENOMEM;
         if (p->n_errors > 0) {
                 if (ret_errors) {
-                        *ret_errors = TAKE_PTR(p->errors);
-                        p->n_errors = 0;
+                        char **l = messages_to_strv(p->errors, p->n_errors);
+
+                        if (!l)
+                                return -ENOMEM;
+                        *ret_errors = l;
                 }
                 return p->io_error < 0 ? p->io_error : -EINVAL;
         }
@@ -428,12 +567,13 @@ int config_parser_finish(Parser *p, Config **ret, char ***ret_errors) {
         c->rotate_interval_usec = p->rotate_interval_usec;
         c->max_pending_checks_per_user = p->max_pending_checks_per_user;
         c->max_leases_per_user = p->max_leases_per_user;
+        c->warnings = collect_warnings(p, &oom);
+        if (oom)
+                return config_free(c), -ENOMEM;
         if (p->n_pfs > 0) {
                 c->pfs = calloc(p->n_pfs, sizeof(PfConfig));
-                if (!c->pfs) {
-                        free(c);
-                        return -ENOMEM;
-                }
+                if (!c->pfs)
+                        return config_free(c), -ENOMEM;
         }
         for (size_t i = 0; i < p->n_pfs; i++) {
                 c->pfs[i] = p->pfs[i].pf;
@@ -470,6 +610,7 @@ Config *config_free(Config *c) {
         for (size_t i = 0; i < c->n_pfs; i++)
                 free(c->pfs[i].file);
         free(c->pfs);
+        strv_free(c->warnings);
         return mfree(c);
 }
 

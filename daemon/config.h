@@ -2,7 +2,7 @@
 #pragma once
 
 /* The configuration: /etc/vfio-tokend/vfio-tokend.conf plus conf.d/ drop-ins (see
- * vfio-tokend.conf(5) and DESIGN.md). Parsing never logs: errors come back as text naming file,
+ * vfio-tokend.conf(5) and docs/contract.md). Parsing never logs: errors come back as text naming file,
  * line and key, and the caller decides how to report them. */
 
 #include <stdbool.h>
@@ -12,8 +12,10 @@
 #include "macro.h"
 #include "pci-address.h"
 
-#define CONFIG_DEFAULT_PATH "/etc/vfio-tokend/vfio-tokend.conf"
-#define CONFIG_DEFAULT_DROPIN_DIR "/etc/vfio-tokend/conf.d"
+/* SYSCONFDIR comes from configure's --sysconfdir (Makefile.am passes it to every compile), so
+ * the daemon reads the configuration from where `make install` and the package put it. */
+#define CONFIG_DEFAULT_PATH SYSCONFDIR "/vfio-tokend/vfio-tokend.conf"
+#define CONFIG_DEFAULT_DROPIN_DIR SYSCONFDIR "/vfio-tokend/conf.d"
 #define CONFIG_MAX_PFS 256
 #define CONFIG_MAX_LINE 4096
 #define CONFIG_MAX_NUM_VFS 65535
@@ -44,12 +46,16 @@ typedef struct Config {
                                                * number of VFs of all managed PFs, whichever is larger */
         PfConfig *pfs;
         size_t n_pfs;
+        char **warnings; /* NULL-terminated, or NULL: things allowed but likely slips, sorted by
+                          * file and line ("FILE:LINE: KEY=VALUE: what is odd") */
 } Config;
 
 /* Loads `path` and then every `*.conf` in `dropin_dir` (sorted by file name; NULL = none).
  * A missing `path` is an error only if `path_must_exist`. On failure returns -EINVAL (or
  * another -errno for I/O) and, if ret_errors is not NULL, a NULL-terminated list of every
- * problem found, each one line of the form "FILE:LINE: KEY: what is wrong". */
+ * problem found, in the order of the files as read and of the lines in each, each one line of
+ * the form "FILE:LINE: KEY=VALUE: what is wrong" ("FILE:LINE: KEY: ..." for an unknown key,
+ * "FILE: ..." for a file that cannot be read). */
 int config_load(const char *path, bool path_must_exist, const char *dropin_dir, Config **ret,
                 char ***ret_errors);
 /* The same for a config given as a string (tests, fuzzing); `name` is used in messages. */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bus-emit.h"
+#include "lease-file.h"
 #include "lease.h"
 #include "log.h"
 #include "macro.h"
@@ -160,16 +161,13 @@ static void registry_unlink(Lease *l) {
                 u->n--;
 }
 
-int lease_new(LeaseRegistry *r, Pf *pf, const char *device, const char *owner, uid_t uid, pid_t pid,
-              Lease **ret) {
+/* Makes a lease with id `id` (0: the next one) and links it everywhere. */
+static int lease_insert(LeaseRegistry *r, Pf *pf, uint64_t id, const char *device, const char *owner, uid_t uid,
+                        pid_t pid, uint64_t acquired_usec, Lease **ret) {
         _cleanup_free_ Lease *l = NULL;
         LeaseOwner *o;
         UidCount *u;
-        int q;
-
-        q = lease_registry_check_quota(r, owner, uid);
-        if (q < 0)
-                return q;
+        size_t pos;
 
         if (r->n == r->allocated) {
                 size_t a = r->allocated ? r->allocated * 2 : 16;
@@ -210,19 +208,26 @@ int lease_new(LeaseRegistry *r, Pf *pf, const char *device, const char *owner, u
                 goto fail;
         l->registry = r;
         l->pf = pf;
-        l->id = r->next_id + 1;
+        l->id = id ?: r->next_id + 1;
         snprintf(l->device, sizeof l->device, "%s", device);
         l->uid = uid;
         l->pid = pid;
-        l->acquired_usec = now_realtime_usec();
+        l->acquired_usec = acquired_usec ?: now_realtime_usec();
         /* "/org/vfio/Tokend1/lease/<n>": digits are valid in object path elements as they are. */
         if (asprintf(&l->path, VFIO_TOKEN_LEASE_PATH_PREFIX "/%" PRIu64, l->id) < 0) {
                 l->path = NULL;
                 goto fail;
         }
-        r->next_id++;
+        if (l->id > r->next_id)
+                r->next_id = l->id;
 
-        r->by_id[r->n++] = l;
+        /* New ids are the largest; a restored one goes where its id belongs. */
+        pos = r->n;
+        while (pos > 0 && r->by_id[pos - 1]->id > l->id)
+                pos--;
+        memmove(r->by_id + pos + 1, r->by_id + pos, (r->n - pos) * sizeof(Lease *));
+        r->by_id[pos] = l;
+        r->n++;
         l->owner = o;
         l->owner_next = o->leases;
         if (o->leases)
@@ -240,6 +245,55 @@ fail:
         if (o->n_leases == 0)
                 owner_unlink(r, o);
         return -ENOMEM;
+}
+
+int lease_new(LeaseRegistry *r, Pf *pf, const char *device, const char *owner, uid_t uid, pid_t pid,
+              Lease **ret) {
+        int q;
+
+        q = lease_registry_check_quota(r, owner, uid);
+        if (q < 0)
+                return q;
+        return lease_insert(r, pf, 0, device, owner, uid, pid, 0, ret);
+}
+
+int lease_restore(LeaseRegistry *r, Pf *pf, const LeaseRecord *rec, Lease **ret) {
+        if (rec->id == 0 || r->n >= LEASES_MAX)
+                return -EINVAL;
+        for (size_t i = 0; i < r->n; i++)
+                if (r->by_id[i]->id == rec->id)
+                        return -EEXIST;
+        return lease_insert(r, pf, rec->id, rec->device, rec->owner, rec->uid, rec->pid, rec->acquired_usec, ret);
+}
+
+void lease_registry_reserve_ids(LeaseRegistry *r, uint64_t next_id) {
+        /* next_id is the first free one; r->next_id is the last used. */
+        if (next_id > 0 && next_id - 1 > r->next_id)
+                r->next_id = next_id - 1;
+}
+
+int lease_registry_records(const LeaseRegistry *r, LeaseRecords *ret) {
+        LeaseRecords l = { .next_id = r->next_id + 1 };
+
+        if (r->n > 0) {
+                l.records = calloc(r->n, sizeof(LeaseRecord));
+                if (!l.records)
+                        return -ENOMEM;
+        }
+        for (size_t i = 0; i < r->n; i++) {
+                const Lease *x = r->by_id[i];
+                LeaseRecord *rec = &l.records[l.n++];
+
+                rec->id = x->id;
+                snprintf(rec->pf, sizeof rec->pf, "%s", pf_address(x->pf));
+                snprintf(rec->device, sizeof rec->device, "%s", x->device);
+                snprintf(rec->owner, sizeof rec->owner, "%s", lease_owner_name(x));
+                rec->uid = x->uid;
+                rec->pid = x->pid;
+                rec->acquired_usec = x->acquired_usec;
+        }
+        *ret = l;
+        return 0;
 }
 
 Lease *lease_free(Lease *l) {

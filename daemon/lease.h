@@ -68,3 +68,12 @@ Lease *lease_registry_first(const LeaseRegistry *r);
 Lease *lease_registry_next(const Lease *l);
 
 const char *lease_owner_name(const Lease *l);
+
+/* Persistence across a restart (lease-file.h): the records of every lease, and a lease given back
+ * under its old id (no quota applies: it was granted within them; the id must be new to this
+ * run). Ids of new leases continue after the largest of `next_id` and every id restored. */
+typedef struct LeaseRecords LeaseRecords;
+typedef struct LeaseRecord LeaseRecord;
+int lease_registry_records(const LeaseRegistry *r, LeaseRecords *ret);
+int lease_restore(LeaseRegistry *r, Pf *pf, const LeaseRecord *rec, Lease **ret);
+void lease_registry_reserve_ids(LeaseRegistry *r, uint64_t next_id);

@@ -17,6 +17,7 @@ libtokend_a_SOURCES = \
 	daemon/manager.c daemon/manager.h \
 	daemon/setup.c daemon/setup.h \
 	daemon/lease.c daemon/lease.h \
+	daemon/lease-file.c daemon/lease-file.h \
 	daemon/bus-emit.c daemon/bus-emit.h \
 	daemon/polkit.c daemon/polkit.h \
 	daemon/bus-args.c daemon/bus-args.h \

@@ -12,6 +12,7 @@
 #include "bus-emit.h"
 #include "fd-util.h"
 #include "fdstore.h"
+#include "lease-file.h"
 #include "lease.h"
 #include "log.h"
 #include "macro.h"
@@ -36,8 +37,13 @@ static int pick_path(const char *given, const char *env, const char *fallback, c
         return 0;
 }
 
+static void manager_schedule_lease_save(Manager *m);
+
 static void manager_pf_changed(void *userdata) {
-        manager_status_changed(userdata);
+        Manager *m = userdata;
+
+        manager_status_changed(m);
+        manager_schedule_lease_save(m);
 }
 
 int manager_new(Config *config, const ManagerPaths *paths, Manager **ret) {
@@ -95,6 +101,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->sigint_source);
         sd_event_source_disable_unref(m->sighup_source);
         sd_event_source_disable_unref(m->status_timer);
+        sd_event_source_disable_unref(m->lease_save_timer);
         free(m->status_sent);
         sd_bus_unref(m->bus);
         sd_event_unref(m->event);
@@ -298,6 +305,81 @@ void manager_status_changed(Manager *m) {
         (void) sd_event_add_time(m->event, &m->status_timer, CLOCK_MONOTONIC, due, 0, on_status_timer, m);
 }
 
+/* ---- leases on disk ---- */
+
+#define LEASE_SAVE_DELAY_USEC (USEC_PER_SEC / 10)
+
+void manager_save_leases(Manager *m) {
+        _cleanup_(lease_records_done) LeaseRecords recs = {};
+        int r;
+
+        m->lease_save_timer = sd_event_source_disable_unref(m->lease_save_timer);
+        if (!m->leases_dirty || m->state_fd < 0)
+                return;
+        r = lease_registry_records(m->leases, &recs);
+        if (r >= 0)
+                r = lease_file_save(m->state_fd, &recs);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to save the leases (a restart now would drop them): %m");
+                return;
+        }
+        m->leases_dirty = false;
+}
+
+static int on_lease_save_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        manager_save_leases(userdata);
+        return 0;
+}
+
+/* A burst of grants costs one write, not one each: the file follows within LEASE_SAVE_DELAY_USEC
+ * (and at stop). A kill -9 inside that window loses the newest leases, whose holders acquire
+ * again when they see the daemon back without them. */
+static void manager_schedule_lease_save(Manager *m) {
+        m->leases_dirty = true;
+        if (m->lease_save_timer || !m->event || m->state_fd < 0)
+                return;
+        (void) sd_event_add_time_relative(m->event, &m->lease_save_timer, CLOCK_MONOTONIC, LEASE_SAVE_DELAY_USEC, 0,
+                                          on_lease_save_timer, m);
+}
+
+int manager_load_lease_records(Manager *m, LeaseRecords *ret) {
+        int r = lease_file_load(m->state_fd, ret);
+
+        if (r == -EBADMSG)
+                log_warning("The leases file in %s is damaged: no lease is restored.", m->state_dir);
+        else if (r < 0 && r != -ENOENT)
+                log_warning_errno(r, "Failed to read the leases file in %s: %m", m->state_dir);
+        return r;
+}
+
+int manager_restore_lease(Manager *m, const LeaseRecord *rec) {
+        Lease *l;
+        Pf *pf;
+        int r;
+
+        pf = manager_find_pf(m, rec->pf);
+        if (!pf)
+                return -ENODEV;
+        r = lease_restore(m->leases, pf, rec, &l);
+        if (r < 0)
+                return r;
+        log_info("Lease %" PRIu64 " restored: uid=%u pid=%u owner=%s pf=%s device=%s.", rec->id, (unsigned) rec->uid,
+                 (unsigned) rec->pid, rec->owner, rec->pf, rec->device);
+        return 0;
+}
+
+void manager_restore_done(Manager *m, const LeaseRecords *records) {
+        lease_registry_reserve_ids(m->leases, records ? records->next_id : 0);
+        manager_schedule_lease_save(m);
+        /* A PF whose leases all went with the restart is idle now. */
+        for (size_t i = 0; records && i < records->n; i++) {
+                Pf *pf = manager_find_pf(m, records->records[i].pf);
+
+                if (pf && pf_n_leases(pf) == 0)
+                        pf_lease_ended(pf);
+        }
+}
+
 /* ---- reload ---- */
 
 int manager_apply_config(Manager *m, Config *config) {
@@ -403,6 +485,8 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         log_info("Received %s, stopping.", strsignal((int) si->ssi_signo));
+        /* The leases survive the restart: on disk now, given back when the daemon is up again. */
+        manager_save_leases(userdata);
         /* The PF fds stay in the fd store: a restart must not reopen (and reset) any PF. */
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping.");
         return sd_event_exit(sd_event_source_get_event(s), 0);

@@ -44,6 +44,10 @@ typedef struct Manager {
         sd_event_source *sigint_source;
         sd_event_source *sighup_source;
 
+        /* The leases on disk (lease-file.h): saved soon after they change, and at stop. */
+        sd_event_source *lease_save_timer;
+        bool leases_dirty;
+
         /* STATUS= for the service manager: sent when it changes, at most every STATUS_MIN_USEC. */
         sd_event_source *status_timer;
         uint64_t status_sent_usec;
@@ -98,3 +102,12 @@ int manager_apply_config(Manager *m, Config *config);
 int manager_reload(Manager *m);
 /* "Managing N PF(s), N ready, N lease(s)." now, and to the service manager soon. */
 void manager_status_changed(Manager *m);
+
+/* Leases across a restart. The bus face loads the records, gives back those whose owner is
+ * still on the bus as the same uid and pid (manager_restore_lease()), then calls
+ * manager_restore_done(), which drops the rest (RotateWhenIdle applies to PFs left idle). */
+int manager_load_lease_records(Manager *m, LeaseRecords *ret);
+int manager_restore_lease(Manager *m, const LeaseRecord *rec);
+void manager_restore_done(Manager *m, const LeaseRecords *records);
+/* Writes the leases to disk now (at stop), if they changed since the last save. */
+void manager_save_leases(Manager *m);

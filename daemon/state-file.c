@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -62,7 +63,7 @@ static void temp_name(const char *name, char *buf, size_t size) {
 /* Replaces dir_fd/name with the text: temp file (0600), fsync, rename, fsync of the directory.
  * A reader sees the old file or the new one, never a mix. If the directory fsync fails the
  * rename may or may not survive a power cut; either file is a state we can recover from. */
-static int write_atomic(int dir_fd, const char *name, const StateText *t) {
+static int write_atomic_data(int dir_fd, const char *name, const void *data, size_t len, bool durable) {
         char tmp[STATE_NAME_MAX + 24];
         _cleanup_close_ int fd = -1;
         int r;
@@ -80,10 +81,10 @@ static int write_atomic(int dir_fd, const char *name, const StateText *t) {
                 r = negative_errno();
                 goto fail;
         }
-        r = loop_write(fd, t->s, t->len);
+        r = loop_write(fd, data, len);
         if (r < 0)
                 goto fail;
-        if (fsync(fd) < 0) {
+        if (durable && fsync(fd) < 0) {
                 r = negative_errno();
                 goto fail;
         }
@@ -96,13 +97,52 @@ static int write_atomic(int dir_fd, const char *name, const StateText *t) {
                 r = negative_errno();
                 goto fail;
         }
-        if (fsync(dir_fd) < 0)
+        if (durable && fsync(dir_fd) < 0)
                 return negative_errno();
         return 0;
 
 fail:
         (void) unlinkat(dir_fd, tmp, 0);
         return r;
+}
+
+static int write_atomic(int dir_fd, const char *name, const StateText *t) {
+        return write_atomic_data(dir_fd, name, t->s, t->len, true);
+}
+
+int state_dir_write_file(int dir_fd, const char *name, const void *data, size_t len, bool durable) {
+        if (dir_fd < 0 || !name || strlen(name) >= STATE_NAME_MAX || strchr(name, '/') || name[0] == '.')
+                return -EINVAL;
+        return write_atomic_data(dir_fd, name, data, len, durable);
+}
+
+int state_dir_read_file(int dir_fd, const char *name, size_t max, char **ret, size_t *ret_len) {
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        ssize_t n;
+
+        if (dir_fd < 0 || !name || strchr(name, '/') || !ret || !ret_len)
+                return -EINVAL;
+        fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        if (fd < 0)
+                return errno == ELOOP ? -EBADMSG : negative_errno();
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode))
+                return -EBADMSG;
+        buf = malloc(max + 1);
+        if (!buf)
+                return -ENOMEM;
+        n = loop_read(fd, buf, max + 1);
+        if (n < 0)
+                return (int) n;
+        if ((size_t) n > max)
+                return -EFBIG;
+        buf[n] = '\0';
+        *ret = TAKE_PTR(buf);
+        *ret_len = (size_t) n;
+        return 0;
 }
 
 int state_save(int dir_fd, const char *address, const PfState *s) {

@@ -5,6 +5,7 @@
  * temp file, fsync, rename, fsync of the directory. The text of the files is state-format.h's.
  * Nothing here logs; nothing here ever formats a token into an error message. */
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "state-format.h"
@@ -29,6 +30,12 @@ int state_remove(int dir_fd, const char *address);
 /* Renames a damaged state file to "pf-....state.damaged" (0600 like the rest), so the admin keeps
  * the evidence when a new token replaces it. 1 if renamed, 0 if there was none. */
 int state_set_aside(int dir_fd, const char *address);
+
+/* Any other file of the state directory (e.g. the leases): written atomically (temp file 0600,
+ * rename; with fsync of the file and the directory when `durable`), read bounded to `max` bytes
+ * (-EFBIG beyond; NUL-terminated), never through a symlink (-EBADMSG). */
+int state_dir_write_file(int dir_fd, const char *name, const void *data, size_t len, bool durable);
+int state_dir_read_file(int dir_fd, const char *name, size_t max, char **ret, size_t *ret_len);
 
 /* The state file name for a PF: "pf-0000_3b_00.0.state". */
 void state_file_name(const char *address, char *buf, size_t size);
