@@ -12,12 +12,16 @@ unit_tests = \
 	tests/unit/test-sysfs \
 	tests/unit/test-state \
 	tests/unit/test-state-format \
+	tests/unit/test-lease-file \
 	tests/unit/test-fdstore \
 	tests/unit/test-kmodel \
 	tests/unit/test-pf \
 	tests/unit/test-manager \
 	tests/unit/test-lifecycle \
 	tests/unit/test-libvfio-token \
+	tests/unit/test-lease \
+	tests/unit/test-polkit \
+	tests/unit/test-bus \
 	tests/unit/test-setup
 
 check_PROGRAMS += $(unit_tests)
