@@ -25,7 +25,8 @@ noinst_LIBRARIES += tests/common/libfixture.a
 tests_common_libfixture_a_SOURCES = tests/common/fixture.c tests/common/fixture.h \
 	tests/common/fixture-internal.h tests/common/fixture-files.c \
 	tests/common/fixture-devices.c tests/common/fixture-drivers.c \
-	tests/common/test-util.c tests/common/test-util.h
+	tests/common/test-util.c tests/common/test-util.h \
+	tests/common/test-bus-util.c tests/common/test-bus-util.h
 
 noinst_PROGRAMS += tests/common/mkfixture
 tests_common_mkfixture_SOURCES = tests/common/mkfixture.c
