@@ -53,6 +53,7 @@
 #define PF_OBJECT t.pf_path, VFIO_TOKEN_PF_INTERFACE
 
 #define LEASE_PREFIX VFIO_TOKEN_LEASE_PATH_PREFIX "/"
+#define LEASE_PATH_MAX 128
 #define PROPERTIES_INTERFACE "org.freedesktop.DBus.Properties"
 #define OBJECT_MANAGER_INTERFACE "org.freedesktop.DBus.ObjectManager"
 
@@ -150,21 +151,21 @@ static void assert_error(sd_bus_message *reply, const char *name) {
 }
 
 /* Calls and expects the error `name`. */
-#define CALL_ERROR(name, ...)                                                  \
-        do {                                                                   \
+#define CALL_ERROR(name, ...)                                                             \
+        do {                                                                              \
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *_r_ = call(__VA_ARGS__); \
-                assert_error(_r_, name);                                       \
+                assert_error(_r_, name);                                                  \
         } while (0)
 
 /* Calls and expects a method return. */
-#define CALL_OK(...)                                                           \
-        do {                                                                   \
+#define CALL_OK(...)                                                                      \
+        do {                                                                              \
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *_r_ = call(__VA_ARGS__); \
-                assert_ok(_r_);                                                \
+                assert_ok(_r_);                                                           \
         } while (0)
 
 /* AcquireToken of the Manager for `device`, which must succeed: the lease's path in `ret_lease`
- * (128 bytes, or NULL) and the token in `ret_token` (TOKEN_STRING_MAX bytes, or NULL). */
+ * (LEASE_PATH_MAX bytes, or NULL) and the token in `ret_token` (TOKEN_STRING_MAX bytes, or NULL). */
 static void acquire(const char *sender, const char *device, char *ret_lease, char *ret_token) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply =
                 call(sender, MANAGER, "AcquireToken", "sa{sv}", device, 0);
@@ -173,7 +174,7 @@ static void acquire(const char *sender, const char *device, char *ret_lease, cha
         assert_ok(reply);
         ck_assert_int_ge(sd_bus_message_read(reply, "so", &token, &lease), 0);
         if (ret_lease)
-                snprintf(ret_lease, 128, "%s", lease);
+                snprintf(ret_lease, LEASE_PATH_MAX, "%s", lease);
         if (ret_token)
                 snprintf(ret_token, TOKEN_STRING_MAX, "%s", token);
 }
@@ -223,10 +224,10 @@ static char **get_strv(const char *path, const char *interface, const char *name
         return l;
 }
 
-#define ASSERT_STRING(path, interface, name, type, expect)                            \
-        do {                                                                          \
+#define ASSERT_STRING(path, interface, name, type, expect)                          \
+        do {                                                                        \
                 _cleanup_free_ char *_v_ = get_string(path, interface, name, type); \
-                ck_assert_str_eq(_v_, expect);                                        \
+                ck_assert_str_eq(_v_, expect);                                      \
         } while (0)
 
 #define PF_STRING(name, expect) ASSERT_STRING(t.pf_path, VFIO_TOKEN_PF_INTERFACE, name, "s", expect)
@@ -258,9 +259,10 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 
 /* Collects the signal `member` of `interface` from the Manager's path into `s`. */
 static void watch(Seen *s, sd_bus_slot **ret_slot, const char *interface, const char *member) {
+        const char *path = VFIO_TOKEN_MANAGER_PATH;
         int r;
 
-        r = sd_bus_match_signal(t.client, ret_slot, NULL, VFIO_TOKEN_MANAGER_PATH, interface, member, on_signal, s);
+        r = sd_bus_match_signal(t.client, ret_slot, NULL, path, interface, member, on_signal, s);
         ck_assert_int_ge(r, 0);
 }
 
@@ -281,10 +283,12 @@ static void kernel_token(char ret[static TOKEN_STRING_MAX]) {
 static bool is_canonical_uuid(const char *s) {
         if (strlen(s) != 36)
                 return false;
-        for (size_t i = 0; i < 36; i++)
-                if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-'
-                                                            : !strchr("0123456789abcdef", s[i]) || !s[i])
+        for (size_t i = 0; i < 36; i++) {
+                bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+                if (dash ? s[i] != '-' : !strchr("0123456789abcdef", s[i]))
                         return false;
+        }
         return true;
 }
 
@@ -405,7 +409,8 @@ END_TEST
 /* ---- AcquireToken and leases as root ------------------------------------------------------ */
 
 START_TEST(test_acquire_root) {
-        char lease[128], lease2[128], lease3[128], token[TOKEN_STRING_MAX], kernel[TOKEN_STRING_MAX];
+        char lease[LEASE_PATH_MAX], lease2[LEASE_PATH_MAX], lease3[LEASE_PATH_MAX];
+        char token[TOKEN_STRING_MAX], kernel[TOKEN_STRING_MAX];
         _cleanup_free_ char *pf_of_lease = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const char *token2, *path2;
@@ -449,7 +454,7 @@ START_TEST(test_acquire_root) {
 END_TEST
 
 START_TEST(test_release_root) {
-        char mine[128], theirs[128];
+        char mine[LEASE_PATH_MAX], theirs[LEASE_PATH_MAX];
 
         ROOT_ONLY();
         up(CONF, false, FAKE_POLKIT_DENY);
@@ -505,7 +510,7 @@ END_TEST
 /* 64 leases on one connection, the 65th refused; root's refused at the grant, anyone else's
  * before polkit is asked. */
 static void quota_per_connection(bool as_user) {
-        char first[128];
+        char first[LEASE_PATH_MAX];
 
         up(CONF, as_user, FAKE_POLKIT_ALLOW);
         acquire(ME, VF1, first, NULL);
@@ -537,7 +542,7 @@ END_TEST
 
 START_TEST(test_max_leases_per_user) {
         static const char *const callers[] = { ":1.11", ":1.12", ":1.13" };
-        char first[128];
+        char first[LEASE_PATH_MAX];
 
         ROOT_ONLY();
         up(CONF_MAX3, false, FAKE_POLKIT_DENY);
@@ -567,7 +572,7 @@ static uint64_t rotate_ok(const char *sender, bool force) {
 }
 
 START_TEST(test_rotate_root) {
-        char before[TOKEN_STRING_MAX], after[TOKEN_STRING_MAX], lease[128];
+        char before[TOKEN_STRING_MAX], after[TOKEN_STRING_MAX], lease[LEASE_PATH_MAX];
 
         ROOT_ONLY();
         up(CONF, false, FAKE_POLKIT_DENY);
@@ -627,7 +632,7 @@ END_TEST
 START_TEST(test_lease_object_signals) {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *added_slot = NULL, *removed_slot = NULL;
         _cleanup_(seen_done) Seen added = {}, removed = {};
-        char lease[128], token[TOKEN_STRING_MAX];
+        char lease[LEASE_PATH_MAX], token[TOKEN_STRING_MAX];
         const char *path, *interface, *property, *device = NULL;
         bool lease_interface = false;
         _cleanup_strv_free_ char **interfaces = NULL;
@@ -684,7 +689,7 @@ END_TEST
 /* ---- Callers other than root: polkit ------------------------------------------------------ */
 
 START_TEST(test_acquire_with_polkit) {
-        char lease[128], token[TOKEN_STRING_MAX], kernel[TOKEN_STRING_MAX];
+        char lease[LEASE_PATH_MAX], token[TOKEN_STRING_MAX], kernel[TOKEN_STRING_MAX];
         const FakePolkitCheck *c;
 
         up(CONF, true, FAKE_POLKIT_ALLOW);
@@ -748,7 +753,7 @@ END_TEST
 
 START_TEST(test_rotate_with_polkit) {
         const FakePolkitCheck *c;
-        char lease[128];
+        char lease[LEASE_PATH_MAX];
 
         up(CONF, true, FAKE_POLKIT_ALLOW);
         ck_assert_uint_eq(rotate_ok(ME, false), 2);
@@ -845,7 +850,7 @@ START_TEST(test_pending_checks_per_user) {
 END_TEST
 
 START_TEST(test_release_not_owner) {
-        char lease[128];
+        char lease[LEASE_PATH_MAX];
 
         up(CONF, true, FAKE_POLKIT_ALLOW);
         acquire(ME, VF1, lease, NULL);
@@ -859,7 +864,7 @@ END_TEST
 
 START_TEST(test_managed_objects) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        char lease[128];
+        char lease[LEASE_PATH_MAX];
         bool have_pf = false, have_lease = false;
         const char *path;
         int r;
