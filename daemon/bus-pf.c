@@ -56,6 +56,10 @@ static int method_pf_rotate(sd_bus_message *call, void *userdata, sd_bus_error *
         return bus_request_start(bus_face_of(call), call, REQUEST_ROTATE, pf_address(pf), NULL, force, error);
 }
 
+static int method_pf_retry(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        return bus_request_start(bus_face_of(call), call, REQUEST_RETRY, pf_address(userdata), NULL, false, error);
+}
+
 int bus_pf_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                 sd_bus_error *error) {
         _cleanup_free_ char *address = NULL;
@@ -153,5 +157,7 @@ const sd_bus_vtable bus_pf_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
         SD_BUS_METHOD_WITH_ARGS("Rotate", SD_BUS_ARGS("b", force), SD_BUS_RESULT("t", generation),
                                 method_pf_rotate, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Retry", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", state), method_pf_retry,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };

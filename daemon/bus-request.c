@@ -145,18 +145,46 @@ static void finish_rotate(Request *req) {
         }
 }
 
+static void finish_retry(Request *req) {
+        Manager *m = req->face->manager;
+        Pf *pf = manager_find_pf(m, req->pf);
+        int r;
+
+        if (!pf) {
+                (void) bus_reply_error(req->call, VFIO_TOKEN_ERROR_NO_SUCH_DEVICE, "PF %s is not managed.", req->pf);
+                return;
+        }
+        r = manager_retry_pf(m, pf);
+        if (r < 0) {
+                (void) bus_reply_error(req->call, SD_BUS_ERROR_FAILED, "Retrying PF %s failed: %s", req->pf,
+                                       strerror(-r));
+                return;
+        }
+        bus_audit(LOG_INFO, "retry", &req->caller, req->pf, NULL, 0, pf_status_to_string(pf_status(pf)));
+        (void) sd_bus_reply_method_return(req->call, "s", pf_status_to_string(pf_status(pf)));
+}
+
 static void finish(Request *req) {
-        if (req->kind == REQUEST_ACQUIRE)
+        switch (req->kind) {
+        case REQUEST_ACQUIRE:
                 finish_acquire(req);
-        else
+                break;
+        case REQUEST_ROTATE:
                 finish_rotate(req);
+                break;
+        case REQUEST_RETRY:
+                finish_retry(req);
+                break;
+        }
 }
 
 static void on_polkit(sd_bus_message *call, int verdict, const sd_bus_error *error, void *userdata) {
         Request *req = userdata;
         const char *action = req->kind == REQUEST_ACQUIRE ? VFIO_TOKEN_ACTION_ACQUIRE : VFIO_TOKEN_ACTION_ROTATE;
-        const char *what = req->kind == REQUEST_ACQUIRE ? "get the VF token of" : "rotate the VF token of";
-        const char *event = req->kind == REQUEST_ACQUIRE ? "refuse" : "rotate";
+        const char *what = req->kind == REQUEST_ACQUIRE  ? "get the VF token of"
+                           : req->kind == REQUEST_ROTATE ? "rotate the VF token of"
+                                                         : "retry";
+        const char *event = req->kind == REQUEST_ACQUIRE ? "refuse" : req->kind == REQUEST_ROTATE ? "rotate" : "retry";
         const char *device = req->kind == REQUEST_ACQUIRE ? req->device : NULL;
 
         if (verdict == POLKIT_ALLOWED) {

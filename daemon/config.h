@@ -2,8 +2,8 @@
 #pragma once
 
 /* The configuration: /etc/vfio-tokend/vfio-tokend.conf plus conf.d/ drop-ins (see
- * vfio-tokend.conf(5) and docs/contract.md). Parsing never logs: errors come back as text naming file,
- * line and key, and the caller decides how to report them. */
+ * vfio-tokend.conf(5) and docs/contract.md). Parsing never logs: errors and warnings come back
+ * as text naming file, line and key, and the caller decides how to report them. */
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -9,6 +9,7 @@ libtokend_a_SOURCES = \
 	daemon/config.c daemon/config.h daemon/config-internal.h daemon/config-files.c \
 	daemon/parse-util.c daemon/parse-util.h \
 	daemon/sysfs.c daemon/sysfs.h \
+	daemon/udev-monitor.c daemon/udev-monitor.h \
 	daemon/state-format.c daemon/state-format.h \
 	daemon/state-file.c daemon/state-file.h \
 	daemon/state.c daemon/state.h \

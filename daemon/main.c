@@ -3,7 +3,6 @@
 
 #include <cap-ng.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <dirent.h>
@@ -22,11 +21,11 @@
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
+#include "parse-util.h"
 #include "setup.h"
 #include "state.h"
 #include "strv.h"
 #include "sysfs.h"
-#include "time-util.h"
 
 static const char *arg_config = NULL;
 static const char *arg_state_dir = NULL;
@@ -104,10 +103,14 @@ static const char *dropin_dir_for(const char *config, char *buf, size_t size) {
         return buf;
 }
 
-static int load_config_with_dropins(Config **ret, const char *verdict) {
+/* Loads the configuration and logs what is wrong with it, in file and line order: every error
+ * (then `verdict`, unless NULL) on failure, every warning on success. Returns the number of
+ * errors through ret_n_errors (0 on success), for --check-config's verdict. */
+static int load_config_with_dropins(Config **ret, const char *verdict, size_t *ret_n_errors) {
         _cleanup_strv_free_ char **errors = NULL;
         const char *path = arg_config ?: CONFIG_DEFAULT_PATH;
         char dropins[4096];
+        size_t n = 0;
         int r;
 
         r = config_load(path, !!arg_config,
@@ -116,16 +119,62 @@ static int load_config_with_dropins(Config **ret, const char *verdict) {
         if (r < 0) {
                 for (char **e = errors; e && *e; e++)
                         log_error("%s", *e);
-                if (!errors || !errors[0])
+                n = strv_length(errors);
+                if (n == 0) {
                         log_error_errno(r, "Failed to load configuration %s: %m", path);
-                log_error("Configuration is invalid, %s.", verdict);
-        }
+                        n = 1;
+                }
+                if (verdict)
+                        log_error("Configuration is invalid, %s.", verdict);
+        } else
+                for (char **w = (*ret)->warnings; w && *w; w++)
+                        log_warning("%s", *w);
+        if (ret_n_errors)
+                *ret_n_errors = n;
         return r;
+}
+
+/* --check-config: the verdict, and on success the settings in force, the way they would be
+ * written in the configuration. */
+static int check_config(void) {
+        _cleanup_(config_freep) Config *config = NULL;
+        char span[FORMAT_TIMESPAN_MAX];
+        size_t n_errors, n_warnings;
+        int r;
+
+        r = load_config_with_dropins(&config, NULL, &n_errors);
+        if (r < 0) {
+                fflush(stdout);
+                fprintf(stderr, "Configuration invalid: %zu error(s).\n", n_errors);
+                return r;
+        }
+
+        printf("[Daemon] RotateIntervalSec=%s MaxPendingChecksPerUser=%u MaxLeasesPerUser=",
+               format_timespan(span, sizeof span, config->rotate_interval_usec),
+               config->max_pending_checks_per_user);
+        if (config->max_leases_per_user > 0)
+                printf("%u\n", config->max_leases_per_user);
+        else
+                printf("max(%u, VFs of all PFs)\n", (unsigned) CONFIG_DEFAULT_MAX_LEASES_PER_USER);
+        for (size_t i = 0; i < config->n_pfs; i++) {
+                const PfConfig *p = &config->pfs[i];
+
+                printf("[PhysicalFunction] Address=%s NumVFs=%u BindVFIO=%s RotateWhenIdle=%s "
+                       "RotateIntervalSec=%s\n",
+                       p->address, p->num_vfs, p->bind_vfio ? "yes" : "no", p->rotate_when_idle ? "yes" : "no",
+                       format_timespan(span, sizeof span, p->rotate_interval_usec));
+        }
+        n_warnings = strv_length(config->warnings);
+        if (n_warnings > 0)
+                printf("Configuration OK: %zu PF(s), %zu warning(s).\n", config->n_pfs, n_warnings);
+        else
+                printf("Configuration OK: %zu PF(s).\n", config->n_pfs);
+        return 0;
 }
 
 /* SIGHUP: the same files again. */
 static int reload_config(Config **ret) {
-        return load_config_with_dropins(ret, "keeping the running one");
+        return load_config_with_dropins(ret, "keeping the running one", NULL);
 }
 
 static int lookup_service_user(uid_t *ret_uid, gid_t *ret_gid) {
@@ -257,20 +306,12 @@ static int run(int argc, char *argv[]) {
         if (r <= 0)
                 return r;
 
-        r = load_config_with_dropins(&config, arg_check_config ? "the daemon would refuse to start" : "refusing to start");
+        if (arg_check_config)
+                return check_config();
+
+        r = load_config_with_dropins(&config, "refusing to start", NULL);
         if (r < 0)
                 return r;
-
-        if (arg_check_config) {
-                printf("Configuration OK: %zu PF(s).\n", config->n_pfs);
-                for (size_t i = 0; i < config->n_pfs; i++) {
-                        const PfConfig *p = &config->pfs[i];
-                        printf("  %s NumVFs=%u BindVFIO=%s RotateWhenIdle=%s RotateIntervalSec=%" PRIu64 "\n",
-                               p->address, p->num_vfs, p->bind_vfio ? "yes" : "no",
-                               p->rotate_when_idle ? "yes" : "no", p->rotate_interval_usec / USEC_PER_SEC);
-                }
-                return 0;
-        }
 
         have_user = lookup_service_user(&uid, &gid) >= 0;
         paths.state_dir = arg_state_dir;

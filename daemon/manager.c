@@ -21,6 +21,7 @@
 #include "sysfs.h"
 #include "time-util.h"
 #include "token.h"
+#include "udev-monitor.h"
 #include "string-util.h"
 #include "strv.h"
 
@@ -100,6 +101,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->sigterm_source);
         sd_event_source_disable_unref(m->sigint_source);
         sd_event_source_disable_unref(m->sighup_source);
+        udev_monitor_free(m->udev);
         sd_event_source_disable_unref(m->status_timer);
         sd_event_source_disable_unref(m->lease_save_timer);
         free(m->status_sent);
@@ -492,6 +494,10 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
+static void on_udev_event(const char *address, const char *action, const char *driver, void *userdata) {
+        manager_device_event(userdata, address, action, driver);
+}
+
 int manager_run(Manager *m) {
         unsigned ready = 0;
         sigset_t ss;
@@ -522,6 +528,12 @@ int manager_run(Manager *m) {
         (void) sd_notifyf(false, "READY=1\nSTATUS=%s", m->status_sent ?: "");
         log_info("Started: managing %zu PF(s), %u ready.", m->n_pfs, ready);
 
+        /* PFs that come and go are seen at once, not at the next retry. */
+        r = udev_monitor_start(m->event, on_udev_event, m, &m->udev);
+        if (r < 0)
+                log_warning_errno(r, "Failed to watch udev for PCI devices (PFs that appear are found at the next "
+                                     "retry): %m");
+
         /* Pings the watchdog on its own when WATCHDOG_USEC is set for us (the first ping goes out
          * now, after READY=1). */
         r = sd_event_set_watchdog(m->event, true);
@@ -532,6 +544,38 @@ int manager_run(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m");
         return r;
+}
+
+int manager_retry_pf(Manager *m, Pf *pf) {
+        return pf_retry_now(pf);
+}
+
+void manager_device_event(Manager *m, const char *address, const char *action, const char *driver) {
+        char canonical[PCI_ADDRESS_MAX], physfn[PCI_ADDRESS_MAX];
+        Pf *pf;
+
+        if (pci_address_parse(address, canonical) < 0)
+                return;
+        pf = manager_find_pf(m, canonical);
+        if (pf) {
+                log_debug("PF %s: udev says '%s' (driver %s).", canonical, action, driver ?: "none");
+                if (streq(action, "remove"))
+                        pf_device_removed(pf);
+                else if (pf_status(pf) != PF_STATUS_READY &&
+                         (streq(action, "add") || streq(action, "bind") || streq(action, "change") ||
+                          streq(action, "move")))
+                        (void) pf_retry_now(pf);
+                return;
+        }
+        /* A VF of one of ours, enabled or disabled: the PF's view of its VFs follows. */
+        if (streq(action, "add") || streq(action, "bind")) {
+                if (sysfs_read_physfn(m->sysfs_root, canonical, physfn) >= 0 && (pf = manager_find_pf(m, physfn)))
+                        pf_refresh_vfs(pf);
+        } else if (streq(action, "remove")) {
+                pf = manager_find_pf_for_device(m, canonical);
+                if (pf)
+                        pf_refresh_vfs(pf);
+        }
 }
 
 int manager_rotate_pf(Manager *m, Pf *pf, bool force, const char *reason) {

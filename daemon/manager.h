@@ -17,6 +17,7 @@
 #include "pf.h"
 
 typedef struct Token Token;
+typedef struct UdevMonitor UdevMonitor;
 
 typedef struct ManagerPaths {
         const char *sysfs_root; /* NULL: /sys, or $VFIO_TOKEND_SYSFS_ROOT */
@@ -43,6 +44,7 @@ typedef struct Manager {
         sd_event_source *sigterm_source;
         sd_event_source *sigint_source;
         sd_event_source *sighup_source;
+        UdevMonitor *udev;
 
         /* The leases on disk (lease-file.h): saved soon after they change, and at stop. */
         sd_event_source *lease_save_timer;
@@ -92,6 +94,12 @@ void manager_owner_gone(Manager *m, const char *owner);
 
 /* Rotation by request: -EAGAIN if the PF is not ready, -EBUSY if leases are held and !force. */
 int manager_rotate_pf(Manager *m, Pf *pf, bool force, const char *reason);
+/* An immediate retry of a locked or gone PF (vfio-tokenctl retry). */
+int manager_retry_pf(Manager *m, Pf *pf);
+
+/* A PCI device event from udev (udev-monitor.h): a configured PF that appears or is bound is
+ * retried at once, one removed is let go at once; VFs appearing or going refresh their PF. */
+void manager_device_event(Manager *m, const char *address, const char *action, const char *driver);
 
 /* Applies a new configuration (takes ownership): new PFs are set up and served, removed ones let
  * go (their leases end, fds closed, fd-store entries removed), changed policies apply; a PF that

@@ -226,8 +226,10 @@ const char *format_timespan(char *buf, size_t size, uint64_t usec) {
                         continue;
                 usec -= k * units[i].usec;
                 w = snprintf(buf + n, size - n, "%s%" PRIu64 "%s", n > 0 ? " " : "", k, units[i].name);
-                if (w < 0 || (size_t) w >= size - n)
-                        break; /* cut: snprintf() has terminated it */
+                if (w < 0 || (size_t) w >= size - n) {
+                        buf[n] = '\0'; /* cut after the last component that fits */
+                        break;
+                }
                 n += (size_t) w;
         }
         return buf;

@@ -554,6 +554,34 @@ void pf_lease_removed(Pf *pf) {
         pf_notify_changed(pf);
 }
 
+int pf_retry_now(Pf *pf) {
+        if (pf->status == PF_STATUS_READY)
+                return 0;
+        pf->retry_timer = sd_event_source_disable_unref(pf->retry_timer);
+        pf->retry_usec = 0;
+        log_pf_debug(pf->config.address, 0, "Retrying now.");
+        return pf_start(pf, NULL);
+}
+
+void pf_device_removed(Pf *pf) {
+        if (pf->status == PF_STATUS_GONE && pf->status_error == -ENODEV)
+                return;
+        log_pf_notice(pf->config.address, pf->state->generation, "The device was removed: letting go of it.");
+        pf_set_status(pf, PF_STATUS_GONE, -ENODEV);
+}
+
+void pf_refresh_vfs(Pf *pf) {
+        _cleanup_(pci_device_freep) PciDevice *d = NULL;
+        unsigned old_num = pf->device ? pf->device->num_vfs : 0;
+
+        if (!pf->device || sysfs_device_read(pf->ctx->sysfs_root, pf->config.address, &d) < 0)
+                return;
+        pci_device_free(pf->device);
+        pf->device = TAKE_PTR(d);
+        if (pf->device->num_vfs != old_num)
+                bus_emit_pf_changed(pf->ctx->bus, pf->object_path, PF_CHANGED_VFS);
+}
+
 void pf_update_config(Pf *pf, const PfConfig *c) {
         bool idle_now = c->rotate_when_idle && !pf->config.rotate_when_idle;
         uint64_t old_interval = pf->config.rotate_interval_usec;

@@ -72,6 +72,15 @@ bool pf_claims_new_vf(Pf *pf, const char *address);
 /* (Re)arms the interval rotation timer from the token's set time and the policy. */
 int pf_schedule_rotation(Pf *pf);
 
+/* Tries to bring a locked or gone PF up now (udev reported it, or an admin asked), rather than
+ * at the next retry. 0 whatever the outcome (see pf_status()); -errno only for fatal errors. */
+int pf_retry_now(Pf *pf);
+/* udev says the device is gone: let go now (the kernel may not ask, e.g. for a device that
+ * vanished while unbound). */
+void pf_device_removed(Pf *pf);
+/* Re-reads the PF's view of its VFs (VFs enabled or disabled). */
+void pf_refresh_vfs(Pf *pf);
+
 /* A reloaded configuration for this PF (same address): the rotation policy applies at once; the
  * PF is never reopened. */
 void pf_update_config(Pf *pf, const PfConfig *c);

@@ -9,6 +9,25 @@ systemd/vfio-tokend.service: $(srcdir)/systemd/vfio-tokend.service.in Makefile
 CLEANFILES += systemd/vfio-tokend.service
 EXTRA_DIST += systemd/vfio-tokend.service.in
 
+# The root half for one device that appeared, started by udev (udev/90-vfio-tokend.rules).
+nodist_systemdsystemunit_DATA += systemd/vfio-tokend-setup@.service
+systemd/vfio-tokend-setup@.service: $(srcdir)/systemd/vfio-tokend-setup@.service.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) systemd && sed \
+		-e 's|[@]sbindir[@]|$(sbindir)|g' \
+		-e 's|[@]bindir[@]|$(bindir)|g' \
+		$(srcdir)/systemd/vfio-tokend-setup@.service.in > $@.tmp && mv -f $@.tmp $@
+CLEANFILES += systemd/vfio-tokend-setup@.service
+EXTRA_DIST += systemd/vfio-tokend-setup@.service.in
+
+# udev starts the setup of a PF that appears or is bound to vfio-pci.
+udevrules_DATA = udev/90-vfio-tokend.rules
+udev/90-vfio-tokend.rules: $(srcdir)/udev/90-vfio-tokend.rules.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) udev && sed \
+		-e 's|[@]bindir_systemctl[@]|$(SYSTEMCTL)|g' \
+		$(srcdir)/udev/90-vfio-tokend.rules.in > $@.tmp && mv -f $@.tmp $@
+CLEANFILES += udev/90-vfio-tokend.rules
+EXTRA_DIST += udev/90-vfio-tokend.rules.in
+
 # sysusers.d and tmpfiles.d want the file named after the package (vfio-tokend.conf); automake
 # installs files under their own base name, so each gets a copy under that name.
 nodist_sysusers_DATA = systemd/sysusers.d/vfio-tokend.conf
@@ -33,4 +52,5 @@ AM_DISTCHECK_CONFIGURE_FLAGS = \
 	--with-dbussystemdir='$${datadir}/dbus-1/system.d' \
 	--with-dbussystemservicedir='$${datadir}/dbus-1/system-services' \
 	--with-dbusinterfacesdir='$${datadir}/dbus-1/interfaces' \
-	--with-polkitactionsdir='$${datadir}/polkit-1/actions'
+	--with-polkitactionsdir='$${datadir}/polkit-1/actions' \
+	--with-udevrulesdir='$${prefix}/lib/udev/rules.d'

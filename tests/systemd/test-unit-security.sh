@@ -62,17 +62,40 @@ sed -e 's|^\(Exec[A-Za-z]*=[-+!@:]*\)/[^ ]*|\1/bin/true|' "$unit" >"$tmp/v/vfio-
 vout=$(cd "$tmp/v" && systemd-analyze verify --man=no ./vfio-tokend.service 2>&1)
 vrc=$?
 missing=$(printf '%s\n' "$vout" | grep -E 'Unit [^ ]+ not found' || true)
-other=$(printf '%s\n' "$vout" | grep -v -E 'Unit [^ ]+ not found' | grep -v '^$' || true)
+# Complaints about the host's own unit files (say a newer libvirt's Type=notify-reload on an older
+# systemd) are the host's business too: only what concerns this unit counts.
+hosts=$(printf '%s\n' "$vout" | grep -E '^/(lib|usr|etc|run)/systemd/' || true)
+other=$(printf '%s\n' "$vout" | grep -v -E 'Unit [^ ]+ not found' | grep -v -E '^/(lib|usr|etc|run)/systemd/' |
+        grep -v '^$' || true)
 if [ -n "$other" ] || { [ $vrc -ne 0 ] && [ -z "$missing" ]; }; then
         printf '%s\n' "$vout"
         echo "FAIL: systemd-analyze verify complained (exit $vrc)"
         exit 1
+fi
+if [ -n "$hosts" ]; then
+        printf 'note (host units): %s\n' "$hosts"
 fi
 if [ -n "$missing" ]; then
         printf 'note: %s\n' "$missing"
         echo "verify: clean but for units this host does not have"
 else
         echo "verify: clean"
+fi
+
+# The udev-started setup unit (a template): verified for one instance, as udev would start it.
+setup_unit=${unit%/*}/vfio-tokend-setup@.service
+if [ -r "$setup_unit" ]; then
+        sed -e 's|^\(Exec[A-Za-z]*=[-+!@:]*\)/[^ ]*|\1/bin/true|' "$setup_unit" \
+                >"$tmp/v/vfio-tokend-setup@pci.service" || exit 1
+        sout=$(cd "$tmp/v" && systemd-analyze verify --man=no "./vfio-tokend-setup@pci.service" 2>&1)
+        sother=$(printf '%s\n' "$sout" | grep -v -E 'Unit [^ ]+ not found' | grep -v -E '^/(lib|usr|etc|run)/systemd/' |
+                grep -v '^$' || true)
+        if [ -n "$sother" ]; then
+                printf '%s\n' "$sout"
+                echo "FAIL: systemd-analyze verify complained about vfio-tokend-setup@.service"
+                exit 1
+        fi
+        echo "verify (vfio-tokend-setup@.service): clean"
 fi
 
 echo "PASS"

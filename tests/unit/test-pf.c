@@ -340,6 +340,63 @@ static void record_token(const Token *t, uint64_t generation, uint64_t age_usec)
         ck_assert_int_eq(state_save(fd, PF, s), 0);
 }
 
+/* ---- udev events and Retry ---------------------------------------------------------------- */
+
+START_TEST(test_udev_events) {
+        _cleanup_token_ Token t1 = {};
+        Manager *m = manager_up(CONF_PLAIN);
+        Pf *pf = the_pf(m);
+
+        token_copy(&t1, pf->state->current);
+
+        /* Events of other devices change nothing. */
+        manager_device_event(m, "0000:7f:00.0", "remove", NULL);
+        manager_device_event(m, "not-an-address", "add", NULL);
+        ck_assert_int_eq(pf->status, PF_STATUS_READY);
+
+        /* udev says the PF went: let go at once, not at the next failed ioctl. */
+        ck_assert_int_eq(fixture_remove_device(env.fixture, PF), 0);
+        manager_device_event(m, PF, "remove", NULL);
+        ck_assert_int_eq(pf->status, PF_STATUS_GONE);
+        ck_assert_ptr_null(pf->vfio);
+        ck_assert_str_eq(pf_state_reason(pf), "the device is absent");
+        ck_assert_ptr_nonnull(pf->retry_timer);
+
+        /* It comes back (bound to vfio-pci by the setup udev starts): ready at once, same token. */
+        ck_assert_int_eq(fixture_add_pf(env.fixture, PF, "vfio-pci", 4, 2, PF_GROUP), 0);
+        manager_device_event(m, PF, "bind", "vfio-pci");
+        ck_assert_int_eq(pf->status, PF_STATUS_READY);
+        ck_assert_ptr_null(pf->retry_timer);
+        ck_assert_str_eq(pf_state_reason(pf), "");
+        ck_assert(token_equal(pf->state->current, &t1));
+        ck_assert(model_has(&t1));
+        manager_free(m);
+}
+END_TEST
+
+START_TEST(test_retry_now) {
+        Manager *m;
+        Pf *pf;
+
+        ck_assert_int_eq(fixture_remove_device(env.fixture, PF), 0);
+        m = manager_up(CONF_PLAIN);
+        pf = the_pf(m);
+        ck_assert_int_eq(pf->status, PF_STATUS_GONE);
+
+        /* Still absent: stays gone, with the reason, and a retry timer. */
+        ck_assert_int_eq(manager_retry_pf(m, pf), 0);
+        ck_assert_int_eq(pf->status, PF_STATUS_GONE);
+        ck_assert_ptr_nonnull(pf->retry_timer);
+
+        ck_assert_int_eq(fixture_add_pf(env.fixture, PF, "vfio-pci", 4, 2, PF_GROUP), 0);
+        ck_assert_int_eq(manager_retry_pf(m, pf), 0);
+        ck_assert_int_eq(pf->status, PF_STATUS_READY);
+        ck_assert_int_eq(manager_retry_pf(m, pf), 0); /* a ready PF: nothing to do */
+        ck_assert_int_eq(pf->status, PF_STATUS_READY);
+        manager_free(m);
+}
+END_TEST
+
 /* ---- Failures in the middle of a rotation ------------------------------------------------ */
 
 /* Wraps the model's system calls: on the next VF token SET, first makes the state file
@@ -904,6 +961,8 @@ static Suite *pf_suite(void) {
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_vanished_while_down);
         tcase_add_test(tc, test_vanished_while_ready);
+        tcase_add_test(tc, test_udev_events);
+        tcase_add_test(tc, test_retry_now);
         tcase_add_test(tc, test_commit_fails);
         tcase_add_test(tc, test_set_and_abort_fail);
         tcase_add_test(tc, test_rotate_interval_retried);
