@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tests of daemon/lease.c alone: a LeaseRegistry without a bus (no signals), on the PF of a
  * manager on the kernel model. Ids and paths, lookup by path, the quotas per connection, per uid
- * and in all, ending one owner's leases, the counts, and the order of enumeration. */
+ * and in all, ending one owner's leases, the counts, the order of enumeration, and leases given
+ * back after a restart (their records, restored ids, ids reserved). */
 
 #include <check.h>
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lease-file.h"
 #include "lease.h"
 #include "macro.h"
 #include "manager.h"
@@ -338,6 +340,109 @@ START_TEST(test_enumeration_order) {
 }
 END_TEST
 
+/* ---- Restart: records and restored leases ------------------------------------------------- */
+
+static Lease *restore(uint64_t id, const char *owner, uid_t uid) {
+        LeaseRecord rec = { .id = id, .uid = uid, .pid = 99, .acquired_usec = 1234 };
+        Lease *l = NULL;
+
+        snprintf(rec.pf, sizeof rec.pf, "%s", PF);
+        snprintf(rec.device, sizeof rec.device, "%s", VF2);
+        snprintf(rec.owner, sizeof rec.owner, "%s", owner);
+        ck_assert_int_eq(lease_restore(reg, pf, &rec, &l), 0);
+        ck_assert_ptr_nonnull(l);
+        return l;
+}
+
+START_TEST(test_restore) {
+        LeaseRecord rec = { .id = 5 };
+        uint64_t ids[8];
+        size_t n = 0;
+        Lease *l = NULL, *x, *three, *four, *five;
+
+        /* Out of order, beyond the per-uid quota (granted within it before the restart). */
+        x = restore(7, ":1.7", UID_A);
+        three = restore(3, ":1.3", UID_A);
+        five = restore(5, ":1.5", UID_A);
+        four = restore(4, ":1.5", UID_A);
+        ck_assert_uint_eq(lease_registry_count(reg), 4);
+        ck_assert_uint_eq(lease_registry_count_uid(reg, UID_A), 4);
+        ck_assert_uint_eq(lease_registry_count_owner(reg, ":1.5"), 2);
+        ck_assert_uint_eq(pf_n_leases(pf), 4);
+        ck_assert_str_eq(x->path, VFIO_TOKEN_LEASE_PATH_PREFIX "/7");
+        ck_assert_str_eq(x->device, VF2);
+        ck_assert_str_eq(lease_owner_name(x), ":1.7");
+        ck_assert_int_eq(x->pid, 99);
+        ck_assert_uint_eq(x->acquired_usec, 1234);
+        ck_assert(found(NULL, 6));
+
+        /* Enumerated and found by path, whatever the order they came back in. */
+        for (Lease *i = lease_registry_first(reg); i; i = lease_registry_next(i)) {
+                ck_assert_uint_lt(n, ELEMENTSOF(ids));
+                ids[n++] = i->id;
+        }
+        ck_assert_uint_eq(n, 4);
+        ck_assert_uint_eq(ids[0], 3);
+        ck_assert_uint_eq(ids[1], 4);
+        ck_assert_uint_eq(ids[2], 5);
+        ck_assert_uint_eq(ids[3], 7);
+        ck_assert(found(three, 3));
+        ck_assert(found(four, 4));
+        ck_assert(found(five, 5));
+        ck_assert(found(x, 7));
+
+        /* An id taken, or none. */
+        ck_assert_int_eq(lease_restore(reg, pf, &rec, &l), -EEXIST);
+        rec.id = 0;
+        ck_assert_int_eq(lease_restore(reg, pf, &rec, &l), -EINVAL);
+        ck_assert_ptr_null(l);
+        ck_assert_uint_eq(lease_registry_count(reg), 4);
+
+        /* New ids go on after the largest restored. */
+        ck_assert_uint_eq(lease(":1.9", UID_B)->id, 8);
+}
+END_TEST
+
+START_TEST(test_reserve_ids) {
+        /* The file's next id wins when larger (leases that had ended before the restart). */
+        lease_registry_reserve_ids(reg, 20);
+        ck_assert_uint_eq(lease(":1.1", UID_A)->id, 20);
+        /* Never backwards. */
+        lease_registry_reserve_ids(reg, 10);
+        lease_registry_reserve_ids(reg, 0);
+        ck_assert_uint_eq(lease(":1.1", UID_A)->id, 21);
+        restore(15, ":1.2", UID_B);
+        ck_assert_uint_eq(lease(":1.1", UID_A)->id, 22);
+}
+END_TEST
+
+START_TEST(test_records) {
+        _cleanup_(lease_records_done) LeaseRecords none = {}, recs = {};
+        Lease *a, *b;
+
+        ck_assert_int_eq(lease_registry_records(reg, &none), 0);
+        ck_assert_uint_eq(none.n, 0);
+        ck_assert_uint_eq(none.next_id, 1);
+
+        a = lease(":1.1", UID_A);
+        b = lease(":1.2", UID_B);
+        lease_end(lease(":1.1", UID_A), "test");
+        ck_assert_int_eq(lease_registry_records(reg, &recs), 0);
+        ck_assert_uint_eq(recs.n, 2);
+        ck_assert_uint_eq(recs.next_id, 4); /* 3 ended: still used */
+        ck_assert_uint_eq(recs.records[0].id, a->id);
+        ck_assert_str_eq(recs.records[0].pf, PF);
+        ck_assert_str_eq(recs.records[0].device, VF1);
+        ck_assert_str_eq(recs.records[0].owner, ":1.1");
+        ck_assert_uint_eq(recs.records[0].uid, UID_A);
+        ck_assert_int_eq(recs.records[0].pid, 4242);
+        ck_assert_uint_eq(recs.records[0].acquired_usec, a->acquired_usec);
+        ck_assert_uint_eq(recs.records[1].id, b->id);
+        ck_assert_str_eq(recs.records[1].owner, ":1.2");
+        ck_assert_uint_eq(recs.records[1].uid, UID_B);
+}
+END_TEST
+
 static Suite *lease_suite(void) {
         Suite *s = suite_create("lease");
         TCase *tc;
@@ -361,6 +466,13 @@ static Suite *lease_suite(void) {
         tcase_add_test(tc, test_end_owner);
         tcase_add_test(tc, test_counts_per_uid);
         tcase_add_test(tc, test_enumeration_order);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("restart");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, test_restore);
+        tcase_add_test(tc, test_reserve_ids);
+        tcase_add_test(tc, test_records);
         suite_add_tcase(s, tc);
         return s;
 }
