@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Tests for daemon/config.c: the grammar, drop-in semantics and the exact error messages an
- * admin sees. */
+/* Tests for daemon/config.c, daemon/config-files.c and daemon/parse-util.c: the grammar, the
+ * value grammars (time spans as systemd writes them), drop-in semantics, and the exact error and
+ * warning messages an admin sees, in the order they see them. */
 
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 #include <unistd.h>
 
 #include "macro.h"
+#include "parse-util.h"
 #include "strv.h"
 #include "time-util.h"
 /* Not "config.h": with automake's -I. that is the generated autoheader file of the same name. */
@@ -225,6 +228,9 @@ START_TEST(test_time_spans) {
                 { "1d", 86400 },      { "2day", 172800 },     { "1w", 604800 },     { "2week", 1209600 },
                 { "1h 30min", 5400 }, { "1h30min", 5400 },    { "1d 1h 1min 1s", 90061 },
                 { "0h", 0 },          { "3 weeks", 1814400 },
+                /* systemd's fractions (systemd.time(7)). */
+                { "1.5h", 5400 },     { "0.5d", 43200 },      { "90min 30s", 5430 }, { ".5h", 1800 },
+                { "1.25 min", 75 },   { "2.0", 2 },           { "1.5h 30min", 7200 }, { "0.5w", 302400 },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -510,7 +516,8 @@ END_TEST
 
 START_TEST(test_bad_time_spans) {
         static const char *const invalid[] = {
-                "abc", "1x", "-5", "1.5h", "h", "1M", "1h-", "1 h x", "1H",
+                "abc", "1x", "-5", "h", "1M", "1y", "1h-", "1 h x", "1H", "1.h", "1.", ".", ".h",
+                "1. 5h", "1.-5h", "5.5.5", "1..5h", "1,5h", "1.5e3s", "+1h", "1 .5h",
         };
 
         for (size_t i = 0; i < ELEMENTSOF(invalid); i++) {
@@ -520,9 +527,9 @@ START_TEST(test_bad_time_spans) {
                                                  "Address=0000:3b:00.0\nRotateIntervalSec=%s\n",
                                           invalid[i], invalid[i]), 0);
                 ck_assert_int_ge(asprintf(&msg1, "t.conf:2: RotateIntervalSec=%s: not a time span "
-                                                 "(e.g. 86400, 12h, 1d, 1h 30min)", invalid[i]), 0);
+                                                 "(e.g. 86400, 12h, 1.5d, 1h 30min)", invalid[i]), 0);
                 ck_assert_int_ge(asprintf(&msg2, "t.conf:5: RotateIntervalSec=%s: not a time span "
-                                                 "(e.g. 86400, 12h, 1d, 1h 30min)", invalid[i]), 0);
+                                                 "(e.g. 86400, 12h, 1.5d, 1h 30min)", invalid[i]), 0);
                 CHECK_STRING_ERRORS(text, msg1, msg2);
         }
 
@@ -535,6 +542,85 @@ START_TEST(test_bad_time_spans) {
                 "t.conf:2: RotateIntervalSec=18446744073709551615s 1s: out of range");
         CHECK_STRING_ERRORS("[Daemon]\nRotateIntervalSec=18446744073710s\n",
                 "t.conf:2: RotateIntervalSec=18446744073710s: out of range");
+        CHECK_STRING_ERRORS("[Daemon]\nRotateIntervalSec=30500569w\n",
+                "t.conf:2: RotateIntervalSec=30500569w: out of range");
+        CHECK_STRING_ERRORS("[Daemon]\nRotateIntervalSec=18446744073709.551615s\n",
+                "t.conf:2: RotateIntervalSec=18446744073709.551615s: out of range"); /* = UINT64_MAX µs */
+        /* Not 0 ("never"), yet less than the 1 µs the daemon counts in. */
+        CHECK_STRING_ERRORS("[Daemon]\nRotateIntervalSec=0.0000001s\n",
+                "t.conf:2: RotateIntervalSec=0.0000001s: out of range");
+}
+END_TEST
+
+/* parse_timespan() itself: whole µs, what systemd makes of each form, and the range. */
+START_TEST(test_parse_timespan) {
+        static const struct {
+                const char *text;
+                uint64_t usec;
+        } cases[] = {
+                { "1.5h", UINT64_C(5400000000) },
+                { "0.5d", UINT64_C(43200000000) },
+                { "90min 30s", UINT64_C(5430000000) },
+                { "2.5", UINT64_C(2500000) },
+                { "250ms", UINT64_C(250000) },
+                { "1.5ms", UINT64_C(1500) },
+                { "10us", 10 },
+                { "10usec", 10 },
+                { "10\xc2\xb5s", 10 },           /* micro sign */
+                { "10\xce\xbcs", 10 },           /* Greek mu */
+                { "1s 500ms", UINT64_C(1500000) },
+                { "0.0000015s", 1 },              /* below 1 µs: cut off */
+                { "0.1234567s", UINT64_C(123456) },
+                { "0.333333333333333333333333w", UINT64_C(201599999999) }, /* the floor, exactly */
+                { "1.000000000000000000000001s", UINT64_C(1000000) },
+                { "18446744073709.551614s", UINT64_MAX - 1 },
+                { "0", 0 },
+                { "0.0", 0 },
+        };
+        uint64_t v;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                v = 12345;
+                ck_assert_msg(parse_timespan(cases[i].text, &v) == 0, "%s", cases[i].text);
+                ck_assert_msg(v == cases[i].usec, "%s: %" PRIu64 " != %" PRIu64, cases[i].text, v, cases[i].usec);
+        }
+
+        /* Outputs are written only on success. */
+        v = 12345;
+        ck_assert_int_eq(parse_timespan("1.5x", &v), -EINVAL);
+        ck_assert_int_eq(parse_timespan("", &v), -EINVAL);
+        ck_assert_int_eq(parse_timespan("   ", &v), -EINVAL);
+        ck_assert_int_eq(parse_timespan("1M", &v), -EINVAL);
+        ck_assert_int_eq(parse_timespan("18446744073709.551615s", &v), -ERANGE);
+        ck_assert_int_eq(parse_timespan("0.0000009s", &v), -ERANGE);
+        ck_assert_uint_eq(v, 12345);
+}
+END_TEST
+
+/* format_timespan() gives what parse_timespan() reads back, in systemd's style. */
+START_TEST(test_format_timespan) {
+        static const struct {
+                uint64_t usec;
+                const char *text;
+        } cases[] = {
+                { 0, "0" },
+                { UINT64_C(86400000000), "1d" },
+                { UINT64_C(5400000000), "1h 30min" },
+                { UINT64_C(1500000), "1s 500ms" },
+                { UINT64_C(604800000000) + 1, "1w 1us" },
+                { UINT64_C(90061000000), "1d 1h 1min 1s" },
+                { UINT64_MAX - 1, "30500568w 6d 8h 1min 49s 551ms 614us" },
+        };
+        char buf[FORMAT_TIMESPAN_MAX], small[8];
+        uint64_t v;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                ck_assert_str_eq(format_timespan(buf, sizeof buf, cases[i].usec), cases[i].text);
+                ck_assert_int_eq(parse_timespan(buf, &v), 0);
+                ck_assert_msg(v == cases[i].usec, "%s", buf);
+        }
+        /* Cut at a component boundary to fit, never overflowing. */
+        ck_assert_str_eq(format_timespan(small, sizeof small, UINT64_C(5400000000)), "1h");
 }
 END_TEST
 
@@ -559,7 +645,7 @@ START_TEST(test_multiple_errors) {
                 "Address=0000:3b:00.0\n",         /* 16 */
                 "t.conf:1: Stray: assignment outside of any section "
                 "(expected [Daemon] or [PhysicalFunction] first)",
-                "t.conf:3: RotateIntervalSec=soon: not a time span (e.g. 86400, 12h, 1d, 1h 30min)",
+                "t.conf:3: RotateIntervalSec=soon: not a time span (e.g. 86400, 12h, 1.5d, 1h 30min)",
                 "t.conf:4: Verbose: unknown key in [Daemon]",
                 "t.conf:6: Address=0000:zz:00.0: not a PCI address (expected DDDD:BB:DD.F)",
                 "t.conf:7: NumVFs=lots: not a number",
@@ -689,6 +775,112 @@ START_TEST(test_quotas) {
 }
 END_TEST
 
+START_TEST(test_errors_sorted) {
+        _cleanup_free_ char *main_conf = NULL, *dir = NULL, *m1 = NULL, *m2 = NULL, *m3 = NULL, *m4 = NULL;
+        _cleanup_free_ char *m5 = NULL, *m6 = NULL;
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+
+        /* A missing Address= is only known when its section ends, after the errors in its keys;
+         * a duplicate Address= likewise. The list still comes in line order. */
+        CHECK_STRING_ERRORS("[PhysicalFunction]\n"   /* 1 */
+                            "NumVFs=x\n"             /* 2 */
+                            "Foo=1\n"                /* 3 */
+                            "[PhysicalFunction]\n"   /* 4 */
+                            "Address=0000:3b:00.0\n" /* 5 */
+                            "[PhysicalFunction]\n"   /* 6 */
+                            "Address=0000:3b:00.0\n" /* 7 */
+                            "BindVFIO=perhaps\n",    /* 8 */
+                "t.conf:1: [PhysicalFunction]: Address= is missing",
+                "t.conf:2: NumVFs=x: not a number",
+                "t.conf:3: Foo: unknown key in [PhysicalFunction]",
+                "t.conf:7: Address=0000:3b:00.0: already configured at line 5",
+                "t.conf:8: BindVFIO=perhaps: not a boolean (expected yes or no)");
+
+        /* Across files: the main file, then the drop-ins in the order read (by name), however
+         * the lines compare; within each by line; a file that cannot be read where it comes. */
+        tmpdir_setup();
+        main_conf = write_file("main.conf", "[PhysicalFunction]\nBindVFIO=1\nNumVFs=x\n");
+        ck_assert_int_eq(mkdir(dir = tmp_path("conf.d"), 0755), 0);
+        free(write_file("conf.d/20-b.conf", "[Daemon]\n\n\nFoo=1\n"));
+        free(write_file("conf.d/10-a.conf", "\n\n\n\n\n\n\n\n[Daemon]\nBar=2\n"));
+        ck_assert_int_eq(mkdir(m6 = tmp_path("conf.d/15-dir"), 0755), 0);
+        ck_assert_int_eq(symlink("15-loop.conf", m5 = tmp_path("conf.d/15-loop.conf")), 0);
+        ck_assert_int_eq(config_load(main_conf, true, dir, &c, &errors), -ELOOP);
+        ck_assert_ptr_null(c);
+        ck_assert_int_ge(asprintf(&m1, "%s:1: [PhysicalFunction]: Address= is missing", main_conf), 0);
+        ck_assert_int_ge(asprintf(&m2, "%s:3: NumVFs=x: not a number", main_conf), 0);
+        ck_assert_int_ge(asprintf(&m3, "%s/10-a.conf:10: Bar: unknown key in [Daemon]", dir), 0);
+        ck_assert_int_ge(asprintf(&m4, "%s/20-b.conf:4: Foo: unknown key in [Daemon]", dir), 0);
+        free(m6);
+        ck_assert_int_ge(asprintf(&m6, "%s: cannot open: Too many levels of symbolic links", m5), 0);
+        check_errors(errors, m1, m2, m3, m6, m4, NULL);
+        tmpdir_teardown();
+}
+END_TEST
+
+START_TEST(test_short_interval_warnings) {
+        _cleanup_free_ char *main_conf = NULL, *dir = NULL, *msg1 = NULL, *msg2 = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        Config *c;
+
+        /* Under a minute: allowed, with a warning naming file, line, key and value, in line
+         * order; 0 (never) and a minute or more: none. */
+        c = load_string_ok("[PhysicalFunction]\n"
+                           "Address=0000:3b:00.0\n"
+                           "RotateIntervalSec=59.9s\n"
+                           "[Daemon]\n"
+                           "RotateIntervalSec=1s\n"
+                           "[PhysicalFunction]\n"
+                           "Address=0000:3c:00.0\n"
+                           "RotateIntervalSec=1min\n"
+                           "[PhysicalFunction]\n"
+                           "Address=0000:3d:00.0\n"
+                           "RotateIntervalSec=0\n");
+        ck_assert_uint_eq(c->pfs[0].rotate_interval_usec, UINT64_C(59900000));
+        check_errors(c->warnings,
+                     "t.conf:3: RotateIntervalSec=59.9s: shorter than a minute; every rotation makes the "
+                     "holders of leases acquire the token again before they open another VF",
+                     "t.conf:5: RotateIntervalSec=1s: shorter than a minute; every rotation makes the "
+                     "holders of leases acquire the token again before they open another VF",
+                     NULL);
+        c = config_free(c);
+
+        c = load_string_ok("[Daemon]\nRotateIntervalSec=1min\n[PhysicalFunction]\nAddress=0000:3b:00.0\n"
+                           "RotateIntervalSec=0\n");
+        ck_assert_ptr_null(c->warnings);
+        c = config_free(c);
+
+        /* Only the values in force: a later key, an empty value or a drop-in that changes the
+         * interval takes its warning away; one a section given up on never had one. */
+        c = load_string_ok("[Daemon]\nRotateIntervalSec=5s\nRotateIntervalSec=1h\n"
+                           "[PhysicalFunction]\nAddress=0000:3b:00.0\nRotateIntervalSec=5s\nRotateIntervalSec=\n");
+        ck_assert_ptr_null(c->warnings);
+        c = config_free(c);
+
+        tmpdir_setup();
+        main_conf = write_file("main.conf", "[Daemon]\nRotateIntervalSec=10s\n"
+                                            "[PhysicalFunction]\nAddress=0000:3b:00.0\nRotateIntervalSec=10s\n"
+                                            "[PhysicalFunction]\nAddress=0000:3c:00.0\nRotateIntervalSec=1d\n");
+        ck_assert_int_eq(mkdir(dir = tmp_path("conf.d"), 0755), 0);
+        free(write_file("conf.d/50-fix.conf", "[PhysicalFunction]\nAddress=0000:3b:00.0\nRotateIntervalSec=1d\n"
+                                              "[PhysicalFunction]\nAddress=0000:3c:00.0\nRotateIntervalSec=2s\n"));
+        ck_assert_int_eq(config_load(main_conf, true, dir, &c, &errors), 0);
+        ck_assert_int_ge(asprintf(&msg1, "%s:2: RotateIntervalSec=10s: shorter than a minute; every rotation "
+                                         "makes the holders of leases acquire the token again before they "
+                                         "open another VF", main_conf), 0);
+        ck_assert_int_ge(asprintf(&msg2, "%s/50-fix.conf:6: RotateIntervalSec=2s: shorter than a minute; every "
+                                         "rotation makes the holders of leases acquire the token again before "
+                                         "they open another VF", dir), 0);
+        check_errors(c->warnings, msg1, msg2, NULL);
+        c = config_free(c);
+        tmpdir_teardown();
+
+        /* A configuration with errors gives the errors only. */
+        CHECK_STRING_ERRORS("[Daemon]\nRotateIntervalSec=1s\nFoo=1\n", "t.conf:3: Foo: unknown key in [Daemon]");
+}
+END_TEST
+
 START_TEST(test_null_outputs) {
         _cleanup_strv_free_ char **errors = NULL;
 
@@ -714,6 +906,8 @@ static Suite *config_suite(void) {
         tcase_add_test(tc, test_canonical_address_and_find);
         tcase_add_test(tc, test_booleans);
         tcase_add_test(tc, test_time_spans);
+        tcase_add_test(tc, test_parse_timespan);
+        tcase_add_test(tc, test_format_timespan);
         tcase_add_test(tc, test_inherit_in_one_file);
         tcase_add_test(tc, test_dropins);
         suite_add_tcase(s, tc);
@@ -730,6 +924,8 @@ static Suite *config_suite(void) {
         tcase_add_test(tc, test_escaped_messages);
         tcase_add_test(tc, test_file_name_with_line_break);
         tcase_add_test(tc, test_quotas);
+        tcase_add_test(tc, test_errors_sorted);
+        tcase_add_test(tc, test_short_interval_warnings);
         tcase_add_test(tc, test_null_outputs);
         suite_add_tcase(s, tc);
 
