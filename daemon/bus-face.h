@@ -3,6 +3,7 @@
 
 /* Internal to the bus-*.c files: the state of the bus face, shared by its objects. */
 
+#include <stdbool.h>
 #include <systemd/sd-bus.h>
 
 typedef struct Manager Manager;
@@ -13,6 +14,7 @@ typedef struct BusFace BusFace;
 struct BusFace {
         Manager *manager;
         sd_bus *bus;
+        bool owns_bus; /* bus_face_new() opened it: closed with the face */
         PeerSet *peers;
         Polkit *polkit;
         sd_bus_slot *disconnected;

@@ -126,7 +126,10 @@ BusFace *bus_face_free(BusFace *f) {
         for (size_t i = 0; i < ELEMENTSOF(f->slots); i++)
                 sd_bus_slot_unref(f->slots[i]);
         sd_bus_slot_unref(f->disconnected);
-        sd_bus_flush_close_unref(f->bus);
+        if (f->owns_bus)
+                sd_bus_flush_close_unref(f->bus);
+        else
+                sd_bus_unref(f->bus);
         return mfree(f);
 }
 
@@ -238,6 +241,7 @@ int bus_face_new(Manager *m, BusFace **ret) {
         r = bus_face_new_on(m, bus, &f);
         if (r < 0)
                 return r;
+        f->owns_bus = true;
         restore_leases(f);
         r = sd_bus_request_name(bus, VFIO_TOKEN_BUS_NAME, 0);
         if (r < 0)

@@ -17,7 +17,7 @@ typedef struct BusFace BusFace;
  * later is fatal: the event loop is left with EXIT_FAILURE, and that is logged. */
 int bus_face_new(Manager *m, BusFace **ret);
 /* The same on a connection given (e.g. one end of a socketpair in unit tests), without a bus
- * name. */
+ * name; the connection stays the caller's (bus_face_free() only drops its reference). */
 int bus_face_new_on(Manager *m, sd_bus *bus, BusFace **ret);
 BusFace *bus_face_free(BusFace *f); /* ends every pending check; leases stay with the manager */
 DEFINE_TRIVIAL_CLEANUP_FUNC(BusFace *, bus_face_free);

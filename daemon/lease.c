@@ -113,6 +113,16 @@ int lease_registry_check_quota(const LeaseRegistry *r, const char *owner, uid_t 
         return 0;
 }
 
+/* A uid with no lease left is forgotten: the table holds only uids that hold leases. */
+static void uid_forget(LeaseRegistry *r, UidCount *u) {
+        for (UidCount **i = &r->uids; *i; i = &(*i)->next)
+                if (*i == u) {
+                        *i = u->next;
+                        free(u);
+                        return;
+                }
+}
+
 static void owner_unlink(LeaseRegistry *r, LeaseOwner *o) {
         if (o->prev)
                 o->prev->next = o->next;
@@ -157,8 +167,8 @@ static void registry_unlink(Lease *l) {
         }
 
         u = uid_find(r, l->uid);
-        if (u && u->n > 0)
-                u->n--;
+        if (u && u->n > 0 && --u->n == 0)
+                uid_forget(r, u);
 }
 
 /* Makes a lease with id `id` (0: the next one) and links it everywhere. */

@@ -57,6 +57,16 @@ static UidPending *uid_find(const Polkit *p, uid_t uid) {
         return NULL;
 }
 
+/* A uid with no check waiting is forgotten: the table holds only uids that wait. */
+static void uid_forget(Polkit *p, UidPending *u) {
+        for (UidPending **i = &p->uids; *i; i = &(*i)->next)
+                if (*i == u) {
+                        *i = u->next;
+                        free(u);
+                        return;
+                }
+}
+
 unsigned polkit_pending(const Polkit *p) {
         return p ? p->n_queries : 0;
 }
@@ -112,8 +122,8 @@ static PolkitQuery *query_free(PolkitQuery *q) {
         } else
                 queue_remove(p, q);
         u = uid_find(p, q->uid);
-        if (u && u->n > 0)
-                u->n--;
+        if (u && u->n > 0 && --u->n == 0)
+                uid_forget(p, u);
         sd_bus_message_unref(q->check);
         sd_bus_message_unref(q->call);
         if (q->free_userdata)
