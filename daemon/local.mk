@@ -5,7 +5,6 @@ noinst_LIBRARIES += libtokend.a
 libtokend_a_SOURCES = \
 	daemon/log.c daemon/log.h \
 	daemon/token.c daemon/token.h \
-	daemon/pci-address.c daemon/pci-address.h \
 	daemon/config.c daemon/config.h daemon/config-internal.h daemon/config-files.c \
 	daemon/parse-util.c daemon/parse-util.h \
 	daemon/sysfs.c daemon/sysfs.h \
