@@ -10,7 +10,8 @@
 
 #include "state-format.h"
 
-#define STATE_DEFAULT_DIR "/var/lib/vfio-tokend"
+/* LOCALSTATEDIR comes from configure's --localstatedir (Makefile.am passes it to every compile). */
+#define STATE_DEFAULT_DIR LOCALSTATEDIR "/lib/vfio-tokend"
 
 /* Opens (creating it and its parents, mode 0700) the state directory and returns an O_DIRECTORY
  * fd. Refuses a directory with any group/other permission bit or owned by another user (-EPERM),

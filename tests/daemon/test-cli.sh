@@ -142,13 +142,17 @@ check "a missing --config file: exit 1" test "$rc" = 1
 check "... naming the file" grep -qxF "$tmp/etc/missing.conf: cannot open: No such file or directory" <<<"$err"
 check "... and the verdict" test "$(tail -n 1 <<<"$err")" = "Configuration invalid: 1 error(s)."
 
-# Without --config: the default path, which comes from configure's --sysconfdir.
-sysconfdir=$(sed -n "s/^sysconfdir = //p" "$builddir/Makefile")
+# The default paths come from configure's --sysconfdir and --localstatedir.
 prefix=$(sed -n "s/^prefix = //p" "$builddir/Makefile")
+sysconfdir=$(sed -n "s/^sysconfdir = //p" "$builddir/Makefile")
 sysconfdir=${sysconfdir//'${prefix}'/$prefix}
+localstatedir=$(sed -n "s/^localstatedir = //p" "$builddir/Makefile")
+localstatedir=${localstatedir//'${prefix}'/$prefix}
 run --help
 check "--help names the default configuration under --sysconfdir ($sysconfdir)" \
         grep -qF "(default $sysconfdir/vfio-tokend/vfio-tokend.conf)" <<<"$out"
+check "--help names the default state directory under --localstatedir ($localstatedir)" \
+        grep -qF "(default \$STATE_DIRECTORY or $localstatedir/lib/vfio-tokend)" <<<"$out"
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
