@@ -6,7 +6,8 @@ integration_tests = \
 	tests/integration/test-api.sh \
 	tests/integration/test-leases.sh \
 	tests/integration/test-restart.sh \
-	tests/integration/test-reload.sh
+	tests/integration/test-reload.sh \
+	tests/integration/test-lease-restart.sh
 TESTS += tests/integration/run.sh
 EXTRA_DIST += \
 	$(integration_tests) \
