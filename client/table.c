@@ -76,8 +76,13 @@ void table_add_cell(Table *t, const char *format, ...) {
         table_add_text(t, r < 0 ? NULL : s);
 }
 
-int table_print(Table *t, FILE *f) {
+size_t table_n_rows(const Table *t) {
+        return t->n_cells / t->n_columns - 1;
+}
+
+int table_print(Table *t, FILE *f, bool headings) {
         _cleanup_free_ size_t *widths = NULL;
+        size_t first = headings ? 0 : t->n_columns;
 
         if (t->error < 0)
                 return t->error;
@@ -88,13 +93,14 @@ int table_print(Table *t, FILE *f) {
         if (!widths)
                 return -ENOMEM;
 
+        /* The headings count even when left out: the columns stay where they are. */
         for (size_t i = 0; i < t->n_cells; i++) {
                 size_t w = strlen(t->cells[i]);
 
                 if (w > widths[i % t->n_columns])
                         widths[i % t->n_columns] = w;
         }
-        for (size_t i = 0; i < t->n_cells; i++) {
+        for (size_t i = first; i < t->n_cells; i++) {
                 bool last = i % t->n_columns == t->n_columns - 1;
 
                 if (last)

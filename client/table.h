@@ -8,6 +8,8 @@
  *
  * Library-like: nothing here prints but table_print(), and that only the table. */
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "macro.h"
@@ -23,6 +25,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Table *, table_free);
 /* Adds the next cell, formatted as printf() does. */
 void table_add_cell(Table *t, const char *format, ...) _printf_(2, 3);
 
-/* Writes the table to f. 0, the sticky error of filling it, or -EINVAL if the last row is not
- * complete. */
-int table_print(Table *t, FILE *f);
+/* The number of rows filled, the headings not counted. */
+size_t table_n_rows(const Table *t);
+
+/* Writes the table to f, with the headings or (for scripts) without. 0, the sticky error of
+ * filling it, or -EINVAL if the last row is not complete. */
+int table_print(Table *t, FILE *f, bool headings);

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /* vfio-tokenctl's verbs that receive a token: acquire (optionally holding the lease) and exec.
- * The token is the one secret this program handles: it goes to stdout only from acquire, to
- * a child's environment only from exec, and every buffer of ours that held it is wiped. The
+ * The token is the one secret this program handles: it goes to stdout (or --token-fd) only from
+ * acquire, to a child's environment (or a pipe on its --token-fd) only from exec, and every
+ * buffer of ours that held it is wiped. The
  * lease lives as long as our bus connection, so --hold and exec keep the connection open (and
  * serviced, in an sd-event loop) for as long as the lease is wanted, then release it. */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +54,18 @@ static int acquire(sd_bus *bus, const char *device, VfioTokenLease **ret_lease,
         return EXIT_OK;
 }
 
+/* Writes the token and a newline to fd, from a buffer of its own that is wiped. */
+static int write_token(int fd, const char token[VFIO_TOKEN_STRING_MAX]) {
+        _cleanup_(token_buf_wipe) char line[VFIO_TOKEN_STRING_MAX] = {};
+
+        /* The token fills all but the NUL: that byte becomes the newline. */
+        memcpy(line, token, VFIO_TOKEN_STRING_MAX - 1);
+        line[VFIO_TOKEN_STRING_MAX - 1] = '\n';
+        if (fd == STDOUT_FILENO)
+                fflush(stdout);
+        return loop_write(fd, line, sizeof(line));
+}
+
 /* Releases the lease. Not being able to is worth a warning but not a failure: the token was
  * delivered, and the lease ends anyway when our connection closes on exit. A lease already gone
  * (released by root, the daemon or the connection gone) is what we wanted: no warning. */
@@ -74,7 +88,7 @@ static void release(VfioTokenLease *lease) {
 
         path = strdup(vfio_token_lease_path(lease));
         r = vfio_token_release(lease, &e);
-        if (r < 0 && !lease_already_gone(r))
+        if (r < 0 && !lease_already_gone(r) && !arg_quiet)
                 (void) tokenctl_fail(r, &e, "warning: failed to release lease %s", path ?: "");
 }
 
@@ -214,21 +228,27 @@ int verb_acquire(sd_bus *bus, int argc, char **argv) {
         if (r != EXIT_OK)
                 return r;
 
+        if (arg_token_fd >= 0) {
+                r = write_token(arg_token_fd, token);
+                if (r < 0)
+                        return tokenctl_fail(r, NULL, "failed to write the token to fd %d", arg_token_fd);
+                /* Its reader sees the end of the token as end of file, even while --hold goes on;
+                 * the standard streams stay ours. */
+                if (arg_token_fd > STDERR_FILENO)
+                        (void) safe_close(arg_token_fd);
+        }
         if (arg_json) {
                 JsonOut j = JSON_OUT_INIT;
 
                 json_begin_object(&j);
-                json_key_string(&j, "token", token);
+                json_key_string(&j, "device", argv[1]);
+                if (arg_token_fd < 0)
+                        json_key_string(&j, "token", token);
                 json_key_string(&j, "lease", vfio_token_lease_path(lease));
                 json_end_object(&j);
                 r = tokenctl_json_print(&j);
-        } else {
-                _cleanup_(token_buf_wipe) char line[VFIO_TOKEN_STRING_MAX] = {};
-
-                /* The token fills all but the NUL: that byte becomes the newline. */
-                memcpy(line, token, VFIO_TOKEN_STRING_MAX - 1);
-                line[VFIO_TOKEN_STRING_MAX - 1] = '\n';
-                r = loop_write(STDOUT_FILENO, line, sizeof(line));
+        } else if (arg_token_fd < 0) {
+                r = write_token(STDOUT_FILENO, token);
                 r = r < 0 ? tokenctl_fail(r, NULL, "failed to write the token") : EXIT_OK;
         }
         token_buf_wipe(&token);
@@ -325,10 +345,37 @@ static int wait_child(sd_bus *bus, pid_t pid) {
         return r < 0 ? r : c.exit_code;
 }
 
+/* A pipe holding the token and a newline, for the command to read on its --token-fd: the token
+ * leaves no copy behind once read. Returns the read end (O_CLOEXEC) or -errno. */
+static int token_pipe(const char token[VFIO_TOKEN_STRING_MAX]) {
+        _cleanup_close_ int rfd = -1, wfd = -1;
+        int fds[2], r;
+
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return negative_errno();
+        rfd = fds[0];
+        wfd = fds[1];
+        /* 37 bytes into an empty pipe: never blocks. */
+        r = write_token(wfd, token);
+        if (r < 0)
+                return r;
+        return TAKE_FD(rfd);
+}
+
+/* In the child: the token on fd `target` (clearing O_CLOEXEC) or in the environment. */
+static int hand_over(int pipe_fd, int target, char *env) {
+        if (pipe_fd < 0)
+                return putenv(env) == 0 ? 0 : negative_errno();
+        if (pipe_fd == target)
+                return fcntl(pipe_fd, F_SETFD, 0) < 0 ? negative_errno() : 0;
+        return dup2(pipe_fd, target) < 0 ? negative_errno() : 0;
+}
+
 int verb_exec(sd_bus *bus, int argc, char **argv) {
         _cleanup_(vfio_token_lease_freep) VfioTokenLease *lease = NULL;
         _cleanup_(token_buf_wipe) char token[VFIO_TOKEN_STRING_MAX] = {};
-        char env[STRLEN(ENV_NAME) + VFIO_TOKEN_STRING_MAX];
+        _cleanup_close_ int pipe_fd = -1;
+        char env[STRLEN(ENV_NAME) + VFIO_TOKEN_STRING_MAX] = {};
         char **cmd = argv + 2;
         sigset_t mask, saved_mask;
         pid_t pid;
@@ -338,9 +385,16 @@ int verb_exec(sd_bus *bus, int argc, char **argv) {
         if (r != EXIT_OK)
                 return r;
 
-        memcpy(env, ENV_NAME, STRLEN(ENV_NAME));
-        memcpy(env + STRLEN(ENV_NAME), token, VFIO_TOKEN_STRING_MAX);
-        token_buf_wipe(&token);
+        if (arg_token_fd >= 0) {
+                pipe_fd = token_pipe(token);
+                token_buf_wipe(&token);
+                if (pipe_fd < 0)
+                        return tokenctl_fail(pipe_fd, NULL, "failed to pass the token on fd %d", arg_token_fd);
+        } else {
+                memcpy(env, ENV_NAME, STRLEN(ENV_NAME));
+                memcpy(env + STRLEN(ENV_NAME), token, VFIO_TOKEN_STRING_MAX);
+                token_buf_wipe(&token);
+        }
 
         /* Blocked before the fork, so that no signal or child exit can slip past the event
          * loop; the child gets the original mask back before exec. */
@@ -365,8 +419,10 @@ int verb_exec(sd_bus *bus, int argc, char **argv) {
         if (pid == 0) {
                 /* The bus connection's fd is O_CLOEXEC: the lease stays with the parent. */
                 (void) sigprocmask(SIG_SETMASK, &saved_mask, NULL);
-                if (putenv(env) != 0) {
-                        fprintf(stderr, "vfio-tokenctl: failed to set VFIO_VF_TOKEN: %m\n");
+                r = hand_over(pipe_fd, arg_token_fd, env);
+                if (r < 0) {
+                        fprintf(stderr, "vfio-tokenctl: failed to pass the token to %s: %s\n", cmd[0],
+                                strerror(-r));
                         _exit(127);
                 }
                 execvp(cmd[0], cmd);
@@ -375,6 +431,8 @@ int verb_exec(sd_bus *bus, int argc, char **argv) {
         }
 
         explicit_bzero(env, sizeof(env));
+        /* The token is the child's alone now: an unread pipe must not stay open here. */
+        pipe_fd = safe_close(pipe_fd);
 
         r = wait_child(bus, pid);
         if (r < 0) {

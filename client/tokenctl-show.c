@@ -6,17 +6,21 @@
  * those look as text and as --json. Reading properties is bus-props.c's job, laying out tables
  * table.c's.
  *
- * --json keys are the D-Bus names: an object's property names, plus "Path" for its object path
- * (and "PhysicalFunctionAddress" in leases, for the PF's address next to its path). */
+ * --json keys follow one rule, for these verbs and the others alike (vfio-tokenctl(1), "JSON
+ * OUTPUT"): snake_case; an object's D-Bus properties under their names in snake_case (NumVFs:
+ * num_vfs, UID: uid); "path" for the object's own path; a reference to another object named by
+ * its kind (a lease's PhysicalFunction: pf_path, and beside it pf_address). */
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <systemd/sd-bus.h>
 
@@ -34,6 +38,7 @@ typedef struct PfInfo {
         char *address;
         char *driver;
         char *state;
+        char *state_reason;
         char *api;
         uint32_t num_vfs;
         uint32_t total_vfs;
@@ -50,12 +55,14 @@ typedef struct LeaseInfo {
         uint32_t uid;
         uint32_t pid;
         uint64_t acquired;
+        char *user; /* the name of uid, NULL if it has none */
 } LeaseInfo;
 
 static const BusPropMap pf_props[] = {
         { "Address", "s", offsetof(PfInfo, address) },
         { "Driver", "s", offsetof(PfInfo, driver) },
         { "State", "s", offsetof(PfInfo, state) },
+        { "StateReason", "s", offsetof(PfInfo, state_reason) },
         { "Api", "s", offsetof(PfInfo, api) },
         { "NumVFs", "u", offsetof(PfInfo, num_vfs) },
         { "TotalVFs", "u", offsetof(PfInfo, total_vfs) },
@@ -84,6 +91,7 @@ static void pf_info_done(PfInfo *p) {
 
 static void lease_info_done(LeaseInfo *l) {
         bus_props_done(lease_props, l);
+        free(l->user);
         *l = (LeaseInfo) {};
 }
 
@@ -194,27 +202,34 @@ static const char *strdash(const char *s) {
         return s && *s ? s : "-";
 }
 
-/* Prints a filled table. Returns an exit code. */
-static int print_table(Table *t) {
+/* Prints a filled table and, as loginctl does, a footer that counts its rows ("2 leases
+ * listed."), both headings and footer left out with --no-legend. Returns an exit code. */
+static int print_table(Table *t, const char *singular, const char *plural) {
+        size_t n = table_n_rows(t);
         int r;
 
-        r = table_print(t, stdout);
-        return r < 0 ? tokenctl_fail(r, NULL, "failed to format the output") : EXIT_OK;
+        r = table_print(t, stdout, arg_legend);
+        if (r < 0)
+                return tokenctl_fail(r, NULL, "failed to format the output");
+        if (arg_legend)
+                printf("\n%zu %s listed.\n", n, n == 1 ? singular : plural);
+        return EXIT_OK;
 }
 
 static void pf_to_json(JsonOut *j, const PfInfo *pf) {
         json_begin_object(j);
-        json_key_string(j, "Address", pf->address);
-        json_key_string(j, "Path", pf->path);
-        json_key_string(j, "Driver", pf->driver);
-        json_key_string(j, "State", pf->state);
-        json_key_string(j, "Api", pf->api);
-        json_key_uint(j, "NumVFs", pf->num_vfs);
-        json_key_uint(j, "TotalVFs", pf->total_vfs);
-        json_key_strv(j, "VirtualFunctions", pf->virtual_functions);
-        json_key_uint(j, "TokenGeneration", pf->token_generation);
-        json_key_uint(j, "TokenSetTimestamp", pf->token_set_timestamp);
-        json_key_strv(j, "Leases", pf->leases);
+        json_key_string(j, "address", pf->address);
+        json_key_string(j, "path", pf->path);
+        json_key_string(j, "driver", pf->driver);
+        json_key_string(j, "state", pf->state);
+        json_key_string(j, "state_reason", pf->state_reason ?: "");
+        json_key_string(j, "api", pf->api);
+        json_key_uint(j, "num_vfs", pf->num_vfs);
+        json_key_uint(j, "total_vfs", pf->total_vfs);
+        json_key_strv(j, "virtual_functions", pf->virtual_functions);
+        json_key_uint(j, "token_generation", pf->token_generation);
+        json_key_uint(j, "token_set_timestamp", pf->token_set_timestamp);
+        json_key_strv(j, "leases", pf->leases);
         json_end_object(j);
 }
 
@@ -233,6 +248,9 @@ static void pf_print(const PfInfo *pf) {
         printf("%s\n", strdash(pf->address));
         printf("%18s %s\n", "Path:", pf->path);
         printf("%18s %s\n", "State:", strdash(pf->state));
+        /* Why a PF is locked or gone; a ready one has no reason to show. */
+        if (!isempty_str(pf->state_reason))
+                printf("%18s %s\n", "StateReason:", pf->state_reason);
         printf("%18s %s\n", "Driver:", strdash(pf->driver));
         printf("%18s %s\n", "Api:", strdash(pf->api));
         printf("%18s %" PRIu32 " of %" PRIu32 "\n", "NumVFs:", pf->num_vfs, pf->total_vfs);
@@ -282,7 +300,7 @@ int verb_list(sd_bus *bus, int argc, char **argv) {
                 table_add_cell(t, "%s", format_timestamp(ts, sizeof(ts), pf->token_set_timestamp));
                 table_add_cell(t, "%zu", strv_length(pf->leases));
         }
-        return print_table(t);
+        return print_table(t, "physical function", "physical functions");
 }
 
 int verb_status(sd_bus *bus, int argc, char **argv) {
@@ -320,16 +338,36 @@ int verb_status(sd_bus *bus, int argc, char **argv) {
         return EXIT_OK;
 }
 
+/* The name of uid, or NULL if the user database has none (or cannot be read). */
+static char *user_name(uid_t uid) {
+        _cleanup_free_ char *buf = NULL;
+        struct passwd pw, *found = NULL;
+        long size = sysconf(_SC_GETPW_R_SIZE_MAX);
+        int r;
+
+        for (size_t n = size > 0 ? (size_t) size : 1024; n <= 1024 * 1024; n *= 2) {
+                free(buf);
+                buf = malloc(n);
+                if (!buf)
+                        return NULL;
+                r = getpwuid_r(uid, &pw, buf, n, &found);
+                if (r != ERANGE)
+                        break;
+        }
+        return found ? strdup(found->pw_name) : NULL;
+}
+
 static void lease_to_json(JsonOut *j, const char *path, const PfInfo *pf, const LeaseInfo *l) {
         json_begin_object(j);
-        json_key_string(j, "Path", path);
-        json_key_string(j, "PhysicalFunction", l->physical_function);
-        json_key_string(j, "PhysicalFunctionAddress", pf->address);
-        json_key_string(j, "Device", l->device);
-        json_key_string(j, "Owner", l->owner);
-        json_key_uint(j, "UID", l->uid);
-        json_key_uint(j, "PID", l->pid);
-        json_key_uint(j, "Acquired", l->acquired);
+        json_key_string(j, "path", path);
+        json_key_string(j, "pf_path", l->physical_function);
+        json_key_string(j, "pf_address", pf->address);
+        json_key_string(j, "device", l->device);
+        json_key_uint(j, "uid", l->uid);
+        json_key_string(j, "user", l->user); /* null: no such user here */
+        json_key_uint(j, "pid", l->pid);
+        json_key_string(j, "owner", l->owner);
+        json_key_uint(j, "acquired", l->acquired);
         json_end_object(j);
 }
 
@@ -339,9 +377,13 @@ static void lease_to_row(Table *t, const char *path, const PfInfo *pf, const Lea
         table_add_cell(t, "%s", path);
         table_add_cell(t, "%s", strdash(pf->address));
         table_add_cell(t, "%s", strdash(l->device));
-        table_add_cell(t, "%s", strdash(l->owner));
         table_add_cell(t, "%" PRIu32, l->uid);
+        if (l->user)
+                table_add_cell(t, "%s", l->user);
+        else
+                table_add_cell(t, "%" PRIu32, l->uid);
         table_add_cell(t, "%" PRIu32, l->pid);
+        table_add_cell(t, "%s", strdash(l->owner));
         table_add_cell(t, "%s", format_timestamp(ts, sizeof(ts), l->acquired));
 }
 
@@ -360,7 +402,7 @@ int verb_leases(sd_bus *bus, int argc, char **argv) {
                 json_begin_array(&j);
         else {
                 t = table_new((const char *const[]) {
-                        "LEASE", "PF", "DEVICE", "OWNER", "UID", "PID", "ACQUIRED", NULL });
+                        "LEASE", "PF", "DEVICE", "UID", "USER", "PID", "OWNER", "ACQUIRED", NULL });
                 if (!t)
                         return tokenctl_fail(-ENOMEM, NULL, "failed to format the output");
         }
@@ -375,6 +417,7 @@ int verb_leases(sd_bus *bus, int argc, char **argv) {
                                 continue;
                         if (r < 0)
                                 return tokenctl_fail(r, &e, "failed to read lease %s", *p);
+                        l.user = user_name((uid_t) l.uid);
 
                         if (arg_json)
                                 lease_to_json(&j, *p, pfs.pfs + i, &l);
@@ -386,5 +429,28 @@ int verb_leases(sd_bus *bus, int argc, char **argv) {
                 json_end_array(&j);
                 return tokenctl_json_print(&j);
         }
-        return print_table(t);
+        return print_table(t, "lease", "leases");
+}
+
+int tokenctl_find_lease(sd_bus *bus, const char *number, char **ret_path) {
+        _cleanup_(pf_list_done) PfList pfs = {};
+        int r;
+
+        r = get_pfs(bus, &pfs);
+        if (r != EXIT_OK)
+                return r;
+
+        for (size_t i = 0; i < pfs.n; i++)
+                for (char **p = pfs.pfs[i].leases; p && *p; p++) {
+                        const char *last = strrchr(*p, '/');
+
+                        if (!last || !streq(last + 1, number))
+                                continue;
+                        *ret_path = strdup(*p);
+                        if (!*ret_path)
+                                return tokenctl_fail(-ENOMEM, NULL, "failed to look up lease %s", number);
+                        return EXIT_OK;
+                }
+
+        return tokenctl_error(EXIT_NO_SUCH_DEVICE, "no lease %s (see 'vfio-tokenctl leases')", number);
 }

@@ -29,6 +29,9 @@ extern bool arg_json;
 extern bool arg_ask_password;
 extern bool arg_hold;
 extern bool arg_force;
+extern bool arg_legend; /* table headings and the "N listed." footer */
+extern bool arg_quiet;
+extern int arg_token_fd; /* -1: stdout (acquire) or the environment (exec) */
 extern const char *arg_address;
 
 /* Prints "vfio-tokenctl: <what>: <message>" on stderr, the message being the D-Bus error's if
@@ -42,9 +45,16 @@ int tokenctl_error(int code, const char *format, ...) _printf_(2, 3);
 struct JsonOut;
 int tokenctl_json_print(struct JsonOut *j);
 
+/* The object path of the lease numbered `number` (the last element of its path, as `leases`
+ * shows it), found among the leases the PFs list: paths are the daemon's to make. Returns an
+ * exit code; a lease not listed is EXIT_NO_SUCH_DEVICE, reported. */
+int tokenctl_find_lease(sd_bus *bus, const char *number, char **ret_path);
+
 /* Verbs; each returns an exit code. argv[0] is the verb. */
 int verb_list(sd_bus *bus, int argc, char **argv);
 int verb_status(sd_bus *bus, int argc, char **argv);
 int verb_leases(sd_bus *bus, int argc, char **argv);
 int verb_acquire(sd_bus *bus, int argc, char **argv);
 int verb_exec(sd_bus *bus, int argc, char **argv);
+int verb_rotate(sd_bus *bus, int argc, char **argv);
+int verb_release(sd_bus *bus, int argc, char **argv);

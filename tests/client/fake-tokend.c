@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /* A stand-in for vfio-tokend on a private bus, for tests/client/test-cli-usage.sh: it owns
- * org.vfio.Tokend1 and serves fixed objects (two PFs, one lease) and fixed answers, so that the
+ * org.vfio.Tokend1 and serves fixed objects (two PFs, two leases) and fixed answers, so that the
  * test can pin vfio-tokenctl's output and map every D-Bus error the daemon may send to its exit
  * code, with no root, no devices and no polkit. Which answer a call gets is chosen by its
- * argument (see acquire_answers below). Usage: fake-tokend BUS-ADDRESS; prints "ready" once it
- * owns the name, and serves until the bus goes away. */
+ * argument (see acquire_answers below) or object (the PFs' and leases' answer fields). Object
+ * paths are made as the daemon makes them (sd_bus_path_encode() for PFs, the plain number for
+ * leases). Usage: fake-tokend BUS-ADDRESS; prints "ready" once it owns the name, and serves
+ * until the bus goes away. */
 
 #include <errno.h>
 #include <stdbool.h>
@@ -23,11 +25,12 @@
 #include "vfio-token-names.h"
 
 #define TOKEN "5d2c4f0e-8a1b-4c3d-9e7f-0a1b2c3d4e5f"
-#define LEASE_PATH VFIO_TOKEN_LEASE_PATH_PREFIX "/_31"
+#define LEASE1_PATH VFIO_TOKEN_LEASE_PATH_PREFIX "/1"
+#define LEASE2_PATH VFIO_TOKEN_LEASE_PATH_PREFIX "/2"
 
 typedef struct FakePf {
         const char *address;
-        const char *path; /* as sd_bus_path_encode() makes it */
+        char *path; /* made by sd_bus_path_encode() at start */
         const char *driver;
         const char *state;
         const char *state_reason;
@@ -38,12 +41,13 @@ typedef struct FakePf {
         uint64_t token_generation;
         uint64_t token_set_timestamp;
         const char *const *leases;
+        const char *busy_message;        /* Rotate(false): Busy with these words */
+        const char *forced_error;        /* Rotate(true): this error, without a message */
 } FakePf;
 
 static FakePf pfs[] = {
         {
                 .address = "0000:3b:00.0",
-                .path = VFIO_TOKEN_PF_PATH_PREFIX "/0000_3a3b_3a00_2e0",
                 .driver = "vfio-pci",
                 .state = "ready",
                 .state_reason = "",
@@ -53,11 +57,13 @@ static FakePf pfs[] = {
                 .virtual_functions = (const char *const[]) { "0000:3b:02.0", "0000:3b:02.1", NULL },
                 .token_generation = 3,
                 .token_set_timestamp = UINT64_C(1714564800000000), /* 2024-05-01 12:00:00 UTC */
-                .leases = (const char *const[]) { LEASE_PATH, NULL },
+                .leases = (const char *const[]) { LEASE1_PATH, LEASE2_PATH, NULL },
+                /* The daemon's words. */
+                .busy_message = "PF 0000:3b:00.0 has 2 lease(s); rotate with force (vfio-tokenctl rotate "
+                                "--force) to do it anyway.",
         },
         {
                 .address = "0000:af:00.0",
-                .path = VFIO_TOKEN_PF_PATH_PREFIX "/0000_3aaf_3a00_2e0",
                 .driver = "vfio-pci",
                 .state = "locked",
                 .state_reason = "VFs in use with a token not on record",
@@ -68,24 +74,41 @@ static FakePf pfs[] = {
                 .token_generation = 0,
                 .token_set_timestamp = 0,
                 .leases = (const char *const[]) { NULL },
+                /* Words that do not name the option, as an older daemon's did. */
+                .busy_message = "PF has leases; not rotating without force.",
+                .forced_error = VFIO_TOKEN_ERROR_AUTHORIZATION_UNAVAILABLE,
         },
 };
 
 typedef struct FakeLease {
-        const char *pf_path;
+        const char *path;
+        const char *pf_path; /* set at start, from its PF */
         const char *device;
         const char *owner;
         uint32_t uid, pid;
         uint64_t acquired;
+        const char *release_error; /* Release(): this error, or NULL to end it */
 } FakeLease;
 
-static FakeLease lease = {
-        .pf_path = VFIO_TOKEN_PF_PATH_PREFIX "/0000_3a3b_3a00_2e0",
-        .device = "0000:3b:02.0",
-        .owner = ":1.42",
-        .uid = 107,
-        .pid = 4242,
-        .acquired = UINT64_C(1714568400000000), /* 2024-05-01 13:00:00 UTC */
+/* Both on pfs[0]: one of root's (a user every system has), one of a uid no system has. */
+static FakeLease fake_leases[] = {
+        {
+                .path = LEASE1_PATH,
+                .device = "0000:3b:02.0",
+                .owner = ":1.42",
+                .uid = 0,
+                .pid = 4242,
+                .acquired = UINT64_C(1714568400000000), /* 2024-05-01 13:00:00 UTC */
+        },
+        {
+                .path = LEASE2_PATH,
+                .device = "0000:3b:02.1",
+                .owner = ":1.1337",
+                .uid = 3999999,
+                .pid = 77,
+                .acquired = UINT64_C(1714572000000000), /* 2024-05-01 14:00:00 UTC */
+                .release_error = SD_BUS_ERROR_ACCESS_DENIED,
+        },
 };
 
 /* AcquireToken's answer by device: NULL name = a grant; NULL message = an error without one. */
@@ -103,7 +126,8 @@ static const struct {
         { "0000:3b:02.5", VFIO_TOKEN_ERROR_AUTHORIZATION_UNAVAILABLE, NULL },
         { "0000:3b:02.6", SD_BUS_ERROR_LIMITS_EXCEEDED, NULL },
         { "0000:3b:02.7", VFIO_TOKEN_ERROR_BUSY, "PF 0000:3b:00.0 is locked." },
-        { "0000:1:00.1", SD_BUS_ERROR_INVALID_ARGS, "Invalid PCI address '0000:1:00.1'." },
+        /* Well-formed, so that vfio-tokenctl asks: as if an option were unknown. */
+        { "0000:3b:03.0", SD_BUS_ERROR_INVALID_ARGS, "Unknown option 'frobnicate'." },
 };
 
 static int reply_error(sd_bus_message *m, const char *name, const char *message) {
@@ -162,7 +186,7 @@ static int method_acquire(sd_bus_message *m, void *userdata, sd_bus_error *error
                 if (streq(device, acquire_answers[i].device))
                         return acquire_answers[i].name
                                        ? reply_error(m, acquire_answers[i].name, acquire_answers[i].message)
-                                       : sd_bus_reply_method_return(m, "so", TOKEN, LEASE_PATH);
+                                       : sd_bus_reply_method_return(m, "so", TOKEN, LEASE1_PATH);
         return sd_bus_reply_method_errorf(m, VFIO_TOKEN_ERROR_NO_SUCH_DEVICE, "%s is not a managed PF or VF.",
                                           device);
 }
@@ -174,14 +198,18 @@ static int method_rotate(sd_bus_message *m, void *userdata, sd_bus_error *error)
         r = sd_bus_message_read(m, "b", &force);
         if (r < 0)
                 return r;
-        if (pf->leases[0] && !force)
-                return reply_error(m, VFIO_TOKEN_ERROR_BUSY, "PF has leases; not rotating without force.");
-        if (streq(pf->state, "locked"))
-                return reply_error(m, VFIO_TOKEN_ERROR_AUTHORIZATION_UNAVAILABLE, NULL);
+        if (!force)
+                return reply_error(m, VFIO_TOKEN_ERROR_BUSY, pf->busy_message);
+        if (pf->forced_error)
+                return reply_error(m, pf->forced_error, NULL);
         return sd_bus_reply_method_return(m, "t", pf->token_generation + 1);
 }
 
 static int method_release(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        FakeLease *l = userdata;
+
+        if (l->release_error)
+                return reply_error(m, l->release_error, "Only the lease's owner or root may release it.");
         return sd_bus_reply_method_return(m, NULL);
 }
 
@@ -261,15 +289,21 @@ static int run(const char *address) {
         if (r < 0)
                 return r;
         for (size_t i = 0; i < ELEMENTSOF(pfs); i++) {
+                r = sd_bus_path_encode(VFIO_TOKEN_PF_PATH_PREFIX, pfs[i].address, &pfs[i].path);
+                if (r < 0)
+                        return r;
                 r = sd_bus_add_object_vtable(bus, NULL, pfs[i].path, VFIO_TOKEN_PF_INTERFACE, pf_vtable,
                                              pfs + i);
                 if (r < 0)
                         return r;
         }
-        r = sd_bus_add_object_vtable(bus, NULL, LEASE_PATH, VFIO_TOKEN_LEASE_INTERFACE, lease_vtable,
-                                     &lease);
-        if (r < 0)
-                return r;
+        for (size_t i = 0; i < ELEMENTSOF(fake_leases); i++) {
+                fake_leases[i].pf_path = pfs[0].path;
+                r = sd_bus_add_object_vtable(bus, NULL, fake_leases[i].path, VFIO_TOKEN_LEASE_INTERFACE,
+                                             lease_vtable, fake_leases + i);
+                if (r < 0)
+                        return r;
+        }
         r = sd_bus_request_name(bus, VFIO_TOKEN_BUS_NAME, 0);
         if (r < 0)
                 return r;
