@@ -34,5 +34,6 @@ client_vfio_tokenctl_LDADD = client/libvfio-token.a common/libcommon.a $(SYSTEMD
 # A stand-in for the daemon on a private bus, for the output and exit codes of every verb.
 check_PROGRAMS += tests/client/fake-tokend
 tests_client_fake_tokend_LDADD = $(SYSTEMD_LIBS)
-dist_noinst_SCRIPTS += tests/client/test-cli-usage.sh
-TESTS += tests/client/test-cli-usage.sh
+dist_noinst_SCRIPTS += tests/client/test-cli-usage.sh tests/client/test-json-contract.sh
+dist_noinst_DATA += tests/client/lib.sh
+TESTS += tests/client/test-cli-usage.sh tests/client/test-json-contract.sh

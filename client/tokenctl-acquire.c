@@ -181,17 +181,23 @@ static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si,
         return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
-/* Services the bus until SIGINT or SIGTERM (0), the lease ends (-ESTALE), the daemon leaves the
- * bus (-EHOSTUNREACH) or our connection drops (-ECONNRESET). */
-static int hold_run(Hold *h) {
+/* Blocks SIGINT and SIGTERM for hold_run() to take through sd-event. Done once the lease is
+ * granted (before, Ctrl-C must still stop a password prompt, and the polkit agent must not
+ * inherit the mask) and before the token is out: whoever reads it may stop us at once, and that
+ * must end the hold as in the loop, not kill us before the loop runs. */
+static int hold_block_signals(void) {
         sigset_t mask;
-        int r;
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGTERM);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                return negative_errno();
+        return sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ? negative_errno() : 0;
+}
+
+/* Services the bus until SIGINT or SIGTERM (0), the lease ends (-ESTALE), the daemon leaves the
+ * bus (-EHOSTUNREACH) or our connection drops (-ECONNRESET). */
+static int hold_run(Hold *h) {
+        int r;
 
         r = sd_event_add_signal(h->event, NULL, SIGINT, on_stop_signal, NULL);
         if (r < 0)
@@ -227,6 +233,11 @@ int verb_acquire(sd_bus *bus, int argc, char **argv) {
         r = acquire(bus, argv[1], &lease, token);
         if (r != EXIT_OK)
                 return r;
+        if (arg_hold) {
+                r = hold_block_signals();
+                if (r < 0)
+                        return tokenctl_fail(r, NULL, "failed to block signals");
+        }
 
         if (arg_token_fd >= 0) {
                 r = write_token(arg_token_fd, token);

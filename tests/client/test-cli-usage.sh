@@ -12,29 +12,8 @@
 
 set -euo pipefail
 
-builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
-tokenctl=$builddir/client/vfio-tokenctl
-[[ -x $tokenctl ]] || { echo "SKIP: $tokenctl not built"; exit 77; }
-
-fake=$builddir/tests/client/fake-tokend
-
-tmp=$(mktemp -d /tmp/test-cli-usage.XXXXXX)
-bus_pid=
-fake_pid=
-cleanup() {
-        local pid
-        for pid in "$fake_pid" "$bus_pid"; do
-                if [[ -n $pid ]]; then
-                        kill "$pid" 2>/dev/null || true
-                fi
-        done
-        rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-# Never reach a real system bus by accident.
-export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$tmp/no-such-socket"
-unset DBUS_SESSION_BUS_ADDRESS
+# shellcheck source=tests/client/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 failures=0
 checks=0
@@ -200,30 +179,11 @@ expect 7 'cannot connect to the system bus' exec 0000:3b:02.0 --address=x true
 expect 7 'cannot connect to the bus at unix:path=' --address="unix:path=$tmp/missing" exec 0000:3b:02.0 true
 
 # --- A private bus where nobody owns org.vfio.Tokend1: exit 7, ServiceUnknown ------------
-if ! command -v dbus-daemon >/dev/null; then
+have_bus=no
+if ! start_bus; then
         echo "SKIP: dbus-daemon not found: bus tests not run"
 else
-        cat >"$tmp/bus.conf" <<CONF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=$tmp/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-CONF
-        # With --fork, dbus-daemon returns once it listens and has written address and pid.
-        dbus-daemon --config-file="$tmp/bus.conf" --fork --nopidfile --nosyslog \
-                --print-address=3 --print-pid=4 3>"$tmp/address" 4>"$tmp/pid"
-        bus_pid=$(head -n1 "$tmp/pid")
-        address=$(head -n1 "$tmp/address")
-        [[ -n $address && -n $bus_pid ]] || { echo "FAIL: dbus-daemon did not start"; exit 1; }
-
+        have_bus=yes
         # Not the bus's words ("not provided by any .service files"): what the user can act on.
         unknown='vfio-tokend is not running$'
         expect 7 "failed to list physical functions: $unknown" --address="$address" list
@@ -247,24 +207,11 @@ CONF
 fi
 
 # --- A stand-in daemon on that bus: output and exit codes --------------------------------
-if [[ -z $bus_pid ]]; then
+if [[ $have_bus != yes ]]; then
         :
-elif [[ ! -x $fake ]]; then
+elif ! start_fake; then
         echo "SKIP: $fake not built: stand-in daemon tests not run"
 else
-        "$fake" "$address" >"$tmp/fake.out" 2>&1 &
-        fake_pid=$!
-        for _ in $(seq 50); do
-                grep -q '^ready$' "$tmp/fake.out" && break
-                sleep 0.1
-        done
-        if ! grep -q '^ready$' "$tmp/fake.out"; then
-                echo "FAIL: fake-tokend did not start: $(cat "$tmp/fake.out")"
-                exit 1
-        fi
-
-        # Timestamps in a fixed zone.
-        export TZ=UTC
         a=--address=$address
         # As the daemon makes them: sd_bus_path_encode() of the address, the lease's number.
         pf=/org/vfio/Tokend1/pf/_30000_3a3b_3a00_2e0
