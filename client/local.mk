@@ -37,3 +37,10 @@ tests_client_fake_tokend_LDADD = $(SYSTEMD_LIBS)
 dist_noinst_SCRIPTS += tests/client/test-cli-usage.sh tests/client/test-json-contract.sh
 dist_noinst_DATA += tests/client/lib.sh
 TESTS += tests/client/test-cli-usage.sh tests/client/test-json-contract.sh
+
+# vfio-tokenctl qemu (tokenctl-qemu.c, with QEMU's command line in qemu-args.c), and the emulator
+# libvirt can be given as <emulator>, which runs it for the system's QEMU.
+client_vfio_tokenctl_SOURCES += client/tokenctl-qemu.c client/qemu-args.c client/qemu-args.h
+pkglibexec_PROGRAMS = client/qemu-system-x86_64
+client_qemu_system_x86_64_SOURCES = client/qemu-wrapper.c
+client_qemu_system_x86_64_CPPFLAGS = $(AM_CPPFLAGS) -DBINDIR=\"$(bindir)\"

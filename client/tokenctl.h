@@ -58,3 +58,7 @@ int verb_acquire(sd_bus *bus, int argc, char **argv);
 int verb_exec(sd_bus *bus, int argc, char **argv);
 int verb_rotate(sd_bus *bus, int argc, char **argv);
 int verb_release(sd_bus *bus, int argc, char **argv);
+/* Runs QEMU in place (tokenctl-qemu.c); bus is NULL: it connects only if it needs to. */
+int verb_qemu(sd_bus *bus, int argc, char **argv);
+/* Connects to the system bus or --address; on failure says so and returns EXIT_UNREACHABLE. */
+int connect_bus(sd_bus **ret);

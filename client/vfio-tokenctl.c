@@ -65,6 +65,8 @@ static void help(void) {
                "                            --force rotates even while leases are held\n"
                "  leases                    List all leases\n"
                "  release LEASE             End a lease, given by its number or object path\n"
+               "  qemu QEMU [ARG...]        Run QEMU in place with the VF tokens of its vfio-pci devices,\n"
+               "                            in no argv, each lease held for QEMU's life\n"
                "\n"
                "Options:\n"
                "  -h --help                 Show this help\n"
@@ -99,6 +101,7 @@ static const Verb verbs[] = {
         { "rotate", 1, 1, verb_rotate, true },
         { "leases", 0, 0, verb_leases },
         { "release", 1, 1, verb_release },
+        { "qemu", 1, -1, verb_qemu },
 };
 
 /* What a bare `vfio-tokenctl [OPTIONS]` runs, as systemd's tools do. */
@@ -234,7 +237,8 @@ static int parse_argv(int argc, char **argv, const Verb **ret_verb, char ***ret_
 
                 sub_argc = argc - optind;
                 sub_argv = argv + optind;
-                r = parse_options(sub_argc, sub_argv, /* in_order= */ streq(verb->name, "exec"));
+                r = parse_options(sub_argc, sub_argv, /* in_order= */ streq(verb->name, "exec") ||
+                                                                   streq(verb->name, "qemu"));
                 if (r >= 0)
                         return r;
         }
@@ -289,7 +293,7 @@ static int check_args(const Verb *verb, int n_args, char **args) {
         return -1;
 }
 
-static int connect_bus(sd_bus **ret) {
+int connect_bus(sd_bus **ret) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         int r;
 
@@ -334,6 +338,10 @@ int main(int argc, char **argv) {
         r = check_args(verb, n_args, args);
         if (r >= 0)
                 return r;
+
+        /* qemu connects only if QEMU gets a device that needs a token. */
+        if (streq(verb->name, "qemu"))
+                return verb->run(NULL, n_args + 1, args);
 
         r = connect_bus(&bus);
         if (r != EXIT_OK)

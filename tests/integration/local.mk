@@ -7,7 +7,8 @@ integration_tests = \
 	tests/integration/test-leases.sh \
 	tests/integration/test-restart.sh \
 	tests/integration/test-reload.sh \
-	tests/integration/test-lease-restart.sh
+	tests/integration/test-lease-restart.sh \
+	tests/integration/test-qemu.sh
 TESTS += tests/integration/run.sh
 EXTRA_DIST += \
 	$(integration_tests) \

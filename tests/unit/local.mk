@@ -22,7 +22,8 @@ unit_tests = \
 	tests/unit/test-lease \
 	tests/unit/test-polkit \
 	tests/unit/test-bus \
-	tests/unit/test-setup
+	tests/unit/test-setup \
+	tests/unit/test-qemu-args
 
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
@@ -31,6 +32,9 @@ tests_unit_test_kmodel_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/scenarios
 tests_unit_test_kmodel_LDADD = tests/scenarios/libscenarios.a $(UNIT_LIBS)
 tests_unit_test_libvfio_token_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/client
 tests_unit_test_libvfio_token_LDADD = client/libvfio-token.a $(SYSTEMD_LIBS) $(CHECK_LIBS)
+tests_unit_test_qemu_args_SOURCES = tests/unit/test-qemu-args.c client/qemu-args.c client/qemu-args.h
+tests_unit_test_qemu_args_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/client
+tests_unit_test_qemu_args_LDADD = common/libcommon.a $(CHECK_LIBS)
 endif
 
 # The unit tests again under valgrind (memcheck: errors and definite/indirect leaks fail).
