@@ -20,17 +20,71 @@ for p in "${packages[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-        echo "deps: all ${#packages[@]} packages present."
+# The VM suite's VMM job (tests/vm/job-qemu.sh) needs a QEMU with vf-token (8.1.3 or later:
+# 8.1.0-8.1.2 overflow a stack buffer with it) and libvirt 11. Debian 12 has QEMU 7.2 and
+# libvirt 9.0; its bookworm-backports has QEMU 10.0 and libvirt 11.3 (the outer QEMU of the VM
+# suite works as well with it). Only those two source packages (and seabios, which QEMU 10
+# needs) come from there: `apt-get install -t bookworm-backports` would also take systemd 254
+# and libsystemd-dev from it, and the VM suite's systemd job boots the host's systemd 252.
+vmm_packages=(qemu-system-x86 libvirt-daemon-system libvirt-clients)
+vmm_minimum=(1:8.1.3 11 11)
+# shellcheck disable=SC1091
+codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+backports=
+[ "$codename" = bookworm ] && backports=bookworm-backports
+vmm_missing=()
+for i in "${!vmm_packages[@]}"; do
+        p=${vmm_packages[i]}
+        v=$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null) || v=
+        if [ -z "$v" ] || ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+           ! dpkg --compare-versions "$v" ge "${vmm_minimum[i]}"; then
+                vmm_missing+=("$p")
+        fi
+done
+# Installed in one go below: without backports they come from the release like the rest.
+if [ -n "$backports" ]; then
+        keep=()
+        for p in "${missing[@]}"; do
+                case " ${vmm_missing[*]} " in
+                *" $p "*) ;;
+                *) keep+=("$p") ;;
+                esac
+        done
+        missing=("${keep[@]}")
+else
+        missing+=("${vmm_missing[@]}")
+        vmm_missing=()
+fi
+
+if [ ${#missing[@]} -eq 0 ] && [ ${#vmm_missing[@]} -eq 0 ]; then
+        echo "deps: all ${#packages[@]} packages present${backports:+ (QEMU and libvirt from $backports)}."
         exit 0
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
-        echo "deps: missing packages (${missing[*]}); run as root (sudo $0)." >&2
+        echo "deps: missing packages (${missing[*]} ${vmm_missing[*]}); run as root (sudo $0)." >&2
         exit 1
 fi
 
-echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+apt=(apt-get -o DPkg::Lock::Timeout=300)
+if [ ${#vmm_missing[@]} -gt 0 ]; then
+        list=/etc/apt/sources.list.d/$backports.list
+        if ! apt-cache policy 2>/dev/null | grep -q "n=$backports"; then
+                echo "deps: adding $backports ($list)"
+                echo "deb http://deb.debian.org/debian $backports main" >"$list"
+        fi
+fi
+echo "deps: installing ${missing[*]} ${vmm_missing[*]}"
+"${apt[@]}" update -q
+if [ ${#missing[@]} -gt 0 ]; then
+        "${apt[@]}" install -y -q --no-install-recommends "${missing[@]}"
+fi
+if [ ${#vmm_missing[@]} -gt 0 ]; then
+        # A preference for this command only: nothing else on the machine changes its origin.
+        pref=$(mktemp)
+        trap 'rm -f "$pref"' EXIT
+        printf 'Package: src:qemu src:libvirt src:seabios\nPin: release n=%s\nPin-Priority: 990\n' \
+                "$backports" >"$pref"
+        "${apt[@]}" -o Dir::Etc::Preferences="$pref" install -y -q --no-install-recommends "${vmm_missing[@]}"
+fi
