@@ -34,9 +34,18 @@ client_vfio_tokenctl_LDADD = client/libvfio-token.a common/libcommon.a $(SYSTEMD
 # A stand-in for the daemon on a private bus, for the output and exit codes of every verb.
 check_PROGRAMS += tests/client/fake-tokend
 tests_client_fake_tokend_LDADD = $(SYSTEMD_LIBS)
-dist_noinst_SCRIPTS += tests/client/test-cli-usage.sh tests/client/test-json-contract.sh
+client_tests = \
+	tests/client/test-cli-usage.sh \
+	tests/client/test-json-contract.sh \
+	tests/client/test-pkgconfig.sh \
+	tests/client/test-completion.sh
+dist_noinst_SCRIPTS += $(client_tests)
 dist_noinst_DATA += tests/client/lib.sh
-TESTS += tests/client/test-cli-usage.sh tests/client/test-json-contract.sh
+TESTS += $(client_tests)
+
+# Shell completion, where bash-completion (pkg-config's completionsdir) and zsh look.
+dist_bashcompletion_DATA = client/completion/vfio-tokenctl
+dist_zshcompletion_DATA = client/completion/_vfio-tokenctl
 
 # vfio-tokenctl qemu (tokenctl-qemu.c, with QEMU's command line in qemu-args.c), and the emulator
 # libvirt can be given as <emulator>, which runs it for the system's QEMU.

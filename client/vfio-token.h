@@ -4,7 +4,7 @@
 
 /* libvfio-token: get the VF token of a vfio-pci PF from vfio-tokend over D-Bus.
  *
- *   #include <vfio-token.h>          (pkg-config --cflags --libs --static vfio-token)
+ *   #include <vfio-token.h>          (pkg-config --cflags --libs vfio-token)
  *
  *   char token[VFIO_TOKEN_STRING_MAX];
  *   VfioTokenLease *lease = NULL;
