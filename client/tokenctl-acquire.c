@@ -92,11 +92,71 @@ static void release(VfioTokenLease *lease) {
                 (void) tokenctl_fail(r, &e, "warning: failed to release lease %s", path ?: "");
 }
 
+/* Keeps a lease across restarts of the daemon. The daemon gives a lease back after a restart
+ * when its owner is still connected, so usually there is nothing to do; if it comes back
+ * without ours (it was down when we asked, its record was lost), say so and acquire again, so
+ * that the daemon knows who depends on the token. Departures of the daemon are not our
+ * business: the VM keeps running, and so do we. */
+typedef struct Keeper {
+        sd_bus *bus;
+        const char *device;
+        VfioTokenLease **lease;
+} Keeper;
+
+static bool lease_exists(sd_bus *bus, const char *path) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_call_method(bus, VFIO_TOKEN_BUS_NAME, path, "org.freedesktop.DBus.Properties", "Get", &e,
+                               &reply, "ss", VFIO_TOKEN_LEASE_INTERFACE, "Owner");
+        return r >= 0 || !sd_bus_error_has_names(&e, SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_INTERFACE);
+}
+
+/* NameOwnerChanged of the daemon's name: on its arrival, is our lease still there? */
+static int keeper_daemon_changed(Keeper *k, sd_bus_message *m) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(token_buf_wipe) char token[VFIO_TOKEN_STRING_MAX] = {};
+        const char *name, *old_owner, *new_owner, *path;
+        VfioTokenLease *fresh = NULL;
+        int r;
+
+        if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 || !*new_owner || !*k->lease)
+                return 0;
+        path = vfio_token_lease_path(*k->lease);
+        if (lease_exists(k->bus, path))
+                return 0; /* given back by the restarted daemon: nothing changed for us */
+        if (!arg_quiet)
+                fprintf(stderr, "vfio-tokenctl: vfio-tokend came back without lease %s; acquiring again.\n", path);
+        r = vfio_token_acquire(k->bus, k->device, 0, &e, &fresh, token);
+        if (r < 0) {
+                (void) tokenctl_fail(r, &e, "warning: failed to acquire %s again (the open VFs keep working)",
+                                     k->device);
+                return 0;
+        }
+        (void) vfio_token_lease_free(*k->lease); /* the daemon has forgotten it already */
+        *k->lease = fresh;
+        if (!arg_quiet)
+                fprintf(stderr, "vfio-tokenctl: holding lease %s now.\n", vfio_token_lease_path(fresh));
+        return 1;
+}
+
+static int keeper_watch(sd_bus *bus, Keeper *k, sd_bus_message_handler_t handler, void *userdata,
+                        sd_bus_slot **ret_slot) {
+        k->bus = bus;
+        return sd_bus_add_match(bus, ret_slot,
+                                "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+                                "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
+                                "arg0='" VFIO_TOKEN_BUS_NAME "'",
+                                handler, userdata);
+}
+
 /* What --hold watches: our connection, the daemon's presence and the lease object itself. */
 typedef struct Hold {
         sd_bus *bus;
         sd_event *event;
         const char *lease_path; /* NULL until granted */
+        Keeper keeper;
         sd_bus_slot *slots[4];
 } Hold;
 
@@ -114,15 +174,12 @@ static int on_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *ret_
 
 static int on_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         Hold *h = userdata;
-        const char *name, *old_owner, *new_owner;
 
-        if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0)
-                return 0;
-        /* The daemon appearing (activated by our own call) is fine; its old owner leaving takes
-         * every lease with it. */
-        if (!h->lease_path || !*old_owner)
-                return 0;
-        return sd_event_exit(h->event, -EHOSTUNREACH);
+        /* The daemon restarting is not the end of the hold: it gives the lease back, or we
+         * acquire again (and then hold the new lease). */
+        if (h->lease_path && keeper_daemon_changed(&h->keeper, m) > 0)
+                h->lease_path = vfio_token_lease_path(*h->keeper.lease);
+        return 0;
 }
 
 /* A PF's properties (its Leases) changed or an object went away: see whether ours still exists.
@@ -233,6 +290,7 @@ int verb_acquire(sd_bus *bus, int argc, char **argv) {
         r = acquire(bus, argv[1], &lease, token);
         if (r != EXIT_OK)
                 return r;
+        h.keeper = (Keeper) { .bus = bus, .device = argv[1], .lease = &lease };
         if (arg_hold) {
                 r = hold_block_signals();
                 if (r < 0)
@@ -322,9 +380,14 @@ static int on_disconnected_ignore(sd_bus_message *m, void *userdata, sd_bus_erro
 
 /* Runs the child to its end with the bus serviced and signals forwarded. Returns the exit code
  * the child's end gives, or -errno. */
-static int wait_child(sd_bus *bus, pid_t pid) {
+static int on_exec_daemon_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        (void) keeper_daemon_changed(userdata, m);
+        return 0;
+}
+
+static int wait_child(sd_bus *bus, pid_t pid, Keeper *keeper) {
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
-        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL, *daemon_slot = NULL;
         ExecContext c = { .pid = pid, .exit_code = EXIT_FAIL };
         int r;
 
@@ -342,6 +405,10 @@ static int wait_child(sd_bus *bus, pid_t pid) {
                 return r;
         r = sd_bus_match_signal(bus, &slot, NULL, "/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local",
                                 "Disconnected", on_disconnected_ignore, NULL);
+        if (r < 0)
+                return r;
+        /* The command runs on while the daemon restarts; the lease is kept or taken again. */
+        r = keeper_watch(bus, keeper, on_exec_daemon_changed, keeper, &daemon_slot);
         if (r < 0)
                 return r;
         r = sd_bus_set_close_on_exit(bus, false);
@@ -445,7 +512,7 @@ int verb_exec(sd_bus *bus, int argc, char **argv) {
         /* The token is the child's alone now: an unread pipe must not stay open here. */
         pipe_fd = safe_close(pipe_fd);
 
-        r = wait_child(bus, pid);
+        r = wait_child(bus, pid, &(Keeper) { .bus = bus, .device = argv[1], .lease = &lease });
         if (r < 0) {
                 /* Without the loop we can still wait for the child, just not forward signals. */
                 int status;

@@ -27,6 +27,11 @@ leases_of() {
         prop "$1" "$IFACE_PF" Leases
 }
 
+# n_leases_is PF-PATH N: whether it lists N leases now (for wait_until).
+n_leases_is() {
+        [[ $(leases_of "$1" | awk '{ print $2 }') == "$2" ]]
+}
+
 # alice holds 3 leases on one connection (VF1 of the first PF); carol 1 on the second PF.
 flood_hold alice alice --connections=1 --calls=3 "$VF1"
 check_eq "alice holds 3 leases" "$(flood_summary alice)" "sent=3 ok=3"
@@ -81,5 +86,33 @@ check_eq "... and nothing restored from it" "$(leases_of "$PF")" "ao 0"
 check "the daemon serves on" acquire_works
 
 flood_release alice
+
+# --- vfio-tokenctl acquire --hold and exec notice nothing of a restart that keeps their leases.
+hold alice "$VF1" "$TK_TMP/hold.out"
+hold_pid=$TK_LAST_PID
+run_as_bg alice "$TOKENCTL" --no-ask-password exec "$VF1" -- sleep 600 >"$TK_TMP/exec.out" 2>&1
+exec_pid=$TK_LAST_PID
+wait_until n_leases_is "$PF" 2 || tk_die "hold/exec got no leases"
+before=$(leases_of "$PF")
+sleep 0.3 # the leases on disk
+stop_daemon TERM
+start_tokend
+check_eq "after a restart the leases of --hold and exec are back" "$(leases_of "$PF")" "$before"
+check "--hold still runs" tk_alive "$hold_pid"
+check "exec's command still runs" tk_alive "$exec_pid"
+check_eq "... and neither said a word" "$(grep -c 'came back' "$TK_TMP/hold.out" "$TK_TMP/exec.out" | awk -F: '{ s += $2 } END { print s }')" 0
+
+# --- A restart that loses them (no leases file): they say so and acquire again.
+stop_daemon TERM
+rm -f "$STATE/leases"
+start_tokend
+check "--hold says the daemon came back without its lease" wait_until grep -q "came back without lease" "$TK_TMP/hold.out"
+check "... and so does exec" wait_until grep -q "came back without lease" "$TK_TMP/exec.out"
+check "both hold a lease again" wait_until n_leases_is "$PF" 2
+check "--hold still runs" tk_alive "$hold_pid"
+check "exec's command still runs" tk_alive "$exec_pid"
+tk_stop_pid "$hold_pid"
+tk_stop_pid "$exec_pid"
+check "when they end, their leases end" wait_until n_leases_is "$PF" 0
 check "no token in the leases file" bash -c "! grep -qE '$UUID_RE' '$STATE/leases'"
 check_no_token_leaks
