@@ -12,12 +12,12 @@ adv_start
 # Leases held, and checks that polkitd (stopped) leaves unanswered.
 flood_hold held "$ALLOWED" --connections=2 --calls=4 "$VF"
 check_eq "$ALLOWED holds 8 leases" "$(flood_summary held)" "sent=8 ok=8"
-kill -STOP "$TK_POLKITD_PID"
+check "polkitd is stopped" kill -STOP "$TK_POLKITD_PID"
 flood_bg pending "$REFUSED" --connections=1 --calls=8 --timeout=60 "$VF"
 sleep 1 # not needed for the outcome: without it, fewer checks are running when the bus dies
 log_lines=$(wc -l <"$TK_DAEMON_LOG")
 
-kill -KILL "$TK_BUS_PID"
+check "dbus-daemon is killed" kill -KILL "$TK_BUS_PID"
 daemon_gone() {
         ! tk_alive "$TK_DAEMON_PID"
 }

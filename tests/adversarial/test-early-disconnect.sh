@@ -65,7 +65,7 @@ check_pending_free "racing polkitd" "$ALLOWED" ok
 # for polkitd, the rest over quota, when the callers give up after a few seconds and leave.
 monitor_sync || tk_die "dbus-monitor fell behind"
 created=$(leases_created)
-kill -STOP "$TK_POLKITD_PID"
+check "polkitd is stopped" kill -STOP "$TK_POLKITD_PID"
 stuck="sent=250 LimitsExceeded=$((250 - MAX_PENDING)) unanswered=$MAX_PENDING"
 for user in "$ALLOWED" "$REFUSED"; do
         flood_bg "stopped-$user" "$user" --connections=250 --timeout=5 "$VF"
@@ -85,7 +85,7 @@ for user in "$ALLOWED" "$REFUSED"; do
                 "$(flood_summary "stopped-again-$user")" "sent=$MAX_PENDING unanswered=$MAX_PENDING"
 done
 check "polkitd stopped: nothing was granted to a caller that left" no_leases
-kill -CONT "$TK_POLKITD_PID"
+check "polkitd is resumed" kill -CONT "$TK_POLKITD_PID"
 check "polkitd resumed: no lease appears for the callers that left" wait_until no_leases
 check_pending_free "polkitd resumed" "$ALLOWED" ok
 check "since polkitd was stopped, the only leases created were those $MAX_PENDING" \

@@ -17,7 +17,7 @@ adv_start
 adv_before
 
 # --- polkitd stopped for $STOP_SEC s.
-kill -STOP "$TK_POLKITD_PID"
+check "polkitd is stopped" kill -STOP "$TK_POLKITD_PID"
 stopped_at=$SECONDS
 # One call more than the quota of pending checks: that one is refused at once.
 flood_bg stop-allowed "$ALLOWED" --connections=1 --calls=$((MAX_PENDING + 1)) --timeout=60 "$VF"
@@ -33,7 +33,7 @@ check_eq "polkitd stopped: $REFUSED's too: AuthorizationUnavailable, not AccessD
 flood_bg late "$ALLOWED" --connections=1 --calls=8 --timeout=60 "$VF"
 left=$((STOP_SEC - (SECONDS - stopped_at)))
 ((left <= 0)) || sleep "$left"
-kill -CONT "$TK_POLKITD_PID"
+check "polkitd is resumed after ${STOP_SEC} s" kill -CONT "$TK_POLKITD_PID"
 flood_wait late
 tk_log "calls made late in the stop: $(flood_summary late)"
 check "calls made late in the stop: a grant after the resume, or AuthorizationUnavailable" \
@@ -45,13 +45,13 @@ check_pending_free "polkitd resumed" "$REFUSED" AccessDenied
 check_pending_free "polkitd resumed" "$ALLOWED" ok
 
 # --- polkitd killed while checks run (stopped, so that they are surely running), then absent.
-kill -STOP "$TK_POLKITD_PID"
+check "polkitd is stopped again" kill -STOP "$TK_POLKITD_PID"
 flood_bg kill-allowed "$ALLOWED" --connections=1 --calls=8 --timeout=60 "$VF"
 flood_bg kill-refused "$REFUSED" --connections=1 --calls=8 --timeout=60 "$VF"
 # The daemon gets the calls and asks polkitd; a call that is late for this is asked of no polkitd
 # at all, which must give the same answer.
 sleep 1
-kill -KILL "$TK_POLKITD_PID"
+check "polkitd is killed" kill -KILL "$TK_POLKITD_PID"
 wait "$TK_POLKITD_PID" 2>/dev/null || true
 flood_wait kill-allowed
 flood_wait kill-refused
@@ -69,6 +69,11 @@ check_eq "polkitd absent from the bus: so does $REFUSED" "$(flood_summary gone-r
 check "polkitd absent: the daemon is still running" tk_alive "$TK_DAEMON_PID"
 check_eq "polkitd absent: it still owns $TK_BUS_NAME" "$(daemon_owner)" "$ADV_OWNER"
 
+polkit_gone() {
+        ! bus_name_has_owner org.freedesktop.PolicyKit1
+}
+# A new polkitd gives up if the bus has not yet let go of the old one's name.
+wait_until polkit_gone || tk_die "org.freedesktop.PolicyKit1 still has an owner after polkitd was killed"
 tk_start_polkitd
 check "polkitd back: $ALLOWED gets a token" acquire_works
 adv_after "polkitd stopped, killed and restarted"
