@@ -64,21 +64,13 @@ int verb_rotate(sd_bus *bus, int argc, char **argv) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *path = NULL;
-        const char *device = argv[1], *p;
+        const char *device = argv[1];
         uint64_t generation;
         int r;
 
-        r = sd_bus_call_method(bus, VFIO_TOKEN_BUS_NAME, VFIO_TOKEN_MANAGER_PATH,
-                               VFIO_TOKEN_MANAGER_INTERFACE, "GetPhysicalFunction", &e, &reply, "s", device);
-        if (r < 0)
-                return tokenctl_fail(r, &e, "failed to look up %s", device);
-        r = sd_bus_message_read(reply, "o", &p);
-        if (r < 0)
-                return tokenctl_fail(-EBADMSG, NULL, "failed to look up %s", device);
-        path = strdup(p);
-        if (!path)
-                return tokenctl_fail(-ENOMEM, NULL, "failed to look up %s", device);
-        reply = sd_bus_message_unref(reply);
+        r = tokenctl_get_pf_path(bus, device, &path);
+        if (r != EXIT_OK)
+                return r;
 
         r = call_authorized(bus, path, VFIO_TOKEN_PF_INTERFACE, "Rotate", &e, &reply, "b", (int) arg_force);
         if (r < 0 && sd_bus_error_has_name(&e, VFIO_TOKEN_ERROR_BUSY))
@@ -101,6 +93,48 @@ int verb_rotate(sd_bus *bus, int argc, char **argv) {
         }
         if (!arg_quiet)
                 printf("%" PRIu64 "\n", generation);
+        return EXIT_OK;
+}
+
+/* Asks for an immediate retry of a locked or gone PF (udev's setup unit does, once it has bound
+ * a PF that appeared) and prints the PF's state afterwards. */
+int verb_retry(sd_bus *bus, int argc, char **argv) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *path = NULL;
+        const char *device = argv[1], *p, *state;
+        int r;
+
+        r = sd_bus_call_method(bus, VFIO_TOKEN_BUS_NAME, VFIO_TOKEN_MANAGER_PATH,
+                               VFIO_TOKEN_MANAGER_INTERFACE, "GetPhysicalFunction", &e, &reply, "s", device);
+        if (r < 0)
+                return tokenctl_fail(r, &e, "failed to look up %s", device);
+        r = sd_bus_message_read(reply, "o", &p);
+        if (r < 0)
+                return tokenctl_fail(-EBADMSG, NULL, "failed to look up %s", device);
+        path = strdup(p);
+        if (!path)
+                return tokenctl_fail(-ENOMEM, NULL, "failed to look up %s", device);
+        reply = sd_bus_message_unref(reply);
+
+        r = call_authorized(bus, path, VFIO_TOKEN_PF_INTERFACE, "Retry", &e, &reply, NULL);
+        if (r < 0)
+                return tokenctl_fail(r, &e, "failed to retry %s", device);
+        r = sd_bus_message_read(reply, "s", &state);
+        if (r < 0)
+                return tokenctl_fail(-EBADMSG, NULL, "failed to retry %s", device);
+        if (arg_json) {
+                JsonOut j = JSON_OUT_INIT;
+
+                json_begin_object(&j);
+                json_key_string(&j, "device", device);
+                json_key_string(&j, "pf_path", path);
+                json_key_string(&j, "state", state);
+                json_end_object(&j);
+                return tokenctl_json_print(&j);
+        }
+        if (!arg_quiet)
+                printf("%s\n", state);
         return EXIT_OK;
 }
 

@@ -45,6 +45,10 @@ int tokenctl_error(int code, const char *format, ...) _printf_(2, 3);
 struct JsonOut;
 int tokenctl_json_print(struct JsonOut *j);
 
+/* The object path of the PF that device (a PF or VF address) is or belongs to, as the daemon's
+ * GetPhysicalFunction says. Returns an exit code; failures are reported. */
+int tokenctl_get_pf_path(sd_bus *bus, const char *device, char **ret_path);
+
 /* The object path of the lease numbered `number` (the last element of its path, as `leases`
  * shows it), found among the leases the PFs list: paths are the daemon's to make. Returns an
  * exit code; a lease not listed is EXIT_NO_SUCH_DEVICE, reported. */
@@ -57,6 +61,7 @@ int verb_leases(sd_bus *bus, int argc, char **argv);
 int verb_acquire(sd_bus *bus, int argc, char **argv);
 int verb_exec(sd_bus *bus, int argc, char **argv);
 int verb_rotate(sd_bus *bus, int argc, char **argv);
+int verb_retry(sd_bus *bus, int argc, char **argv);
 int verb_release(sd_bus *bus, int argc, char **argv);
 /* Runs QEMU in place (tokenctl-qemu.c); bus is NULL: it connects only if it needs to. */
 int verb_qemu(sd_bus *bus, int argc, char **argv);

@@ -63,6 +63,8 @@ static void help(void) {
                "                            it runs; exits with CMD's status\n"
                "  rotate DEVICE [--force]   Give the PF of DEVICE a new token and print its generation;\n"
                "                            --force rotates even while leases are held\n"
+               "  retry DEVICE              Try to bring the PF of DEVICE up now (it is locked or gone)\n"
+               "                            and print its state\n"
                "  leases                    List all leases\n"
                "  release LEASE             End a lease, given by its number or object path\n"
                "  qemu QEMU [ARG...]        Run QEMU in place with the VF tokens of its vfio-pci devices,\n"
@@ -99,6 +101,7 @@ static const Verb verbs[] = {
         { "acquire", 1, 1, verb_acquire, true },
         { "exec", 2, -1, verb_exec, true },
         { "rotate", 1, 1, verb_rotate, true },
+        { "retry", 1, 1, verb_retry, true },
         { "leases", 0, 0, verb_leases },
         { "release", 1, 1, verb_release },
         { "qemu", 1, -1, verb_qemu },

@@ -636,7 +636,9 @@ const char *pf_state_reason(const Pf *pf) {
         case -EMEDIUMTYPE:
                 return "not bound to vfio-pci";
         default:
-                return pf->status_error < 0 ? strerror(-pf->status_error) : "unknown";
+                /* Past discovery, what failed was opening or settling the PF: the kernel boundary
+                 * has the words for it. */
+                return pf->status_error < 0 ? vfio_strerror(VFIO_OP_OPEN, pf->status_error) : "unknown";
         }
 }
 

@@ -56,9 +56,17 @@ check_eq "the lease stays" "$(lease_count "$PF")" 1
 # --- A PF added, a policy changed.
 printf '[Daemon]\nMaxPendingChecksPerUser=4\n\n[PhysicalFunction]\nAddress=%s\nRotateIntervalSec=1d\n\n[PhysicalFunction]\nAddress=%s\n' \
         "$TK_PF" "$TK_OTHER_PF" >"$CONF"
-chown vfio-tokend "$FX/dev/vfio/20" # what `vfio-tokend --setup` (root) does for a new PF
 reload_and_wait
 OTHER=$(pf_path "$TK_OTHER_PF")
+# Its group node is still root's: the daemon cannot open it until the root half hands it over.
+check_eq "a new PF whose node is not handed over yet is gone" "$(prop "$OTHER" "$IFACE_PF" State)" 's "gone"'
+check_contains "... and says why" "$(prop "$OTHER" "$IFACE_PF" StateReason)" "ermission"
+check_contains "vfio-tokenctl status shows the reason" "$(tokenctl root status "$TK_OTHER_PF" 2>&1)" "ermission"
+rc=0
+tokenctl bob --no-ask-password retry "$TK_OTHER_PF" >/dev/null 2>&1 || rc=$?
+check_eq "bob may not ask for a retry (polkit: rotate-token)" "$rc" 3
+chown vfio-tokend "$FX/dev/vfio/20" # what `vfio-tokend --setup` (root) does for a new PF
+check_eq "after the setup, vfio-tokenctl retry brings it up at once" "$(tokenctl root retry "$TK_OTHER_PF" 2>&1)" ready
 check_eq "the added PF is listed" "$(list_pfs)" "a(so) 2 \"$TK_PF\" \"$PF\" \"$TK_OTHER_PF\" \"$OTHER\""
 check_eq "... and ready" "$(prop "$OTHER" "$IFACE_PF" State)" 's "ready"'
 out=$(tokenctl carol acquire "$OTHER_VF1" 2>/dev/null) || true
