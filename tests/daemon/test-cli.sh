@@ -10,22 +10,8 @@ builddir=${top_builddir:-.}
 tokend=$builddir/vfio-tokend
 [ -x "$tokend" ] || { echo "SKIP: $tokend is not built"; exit 77; }
 
-passed=0
-failed=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-check() { # DESCRIPTION CMD...
-        local desc=$1
-        shift
-        if "$@"; then
-                passed=$((passed + 1))
-                echo "ok - $desc"
-        else
-                failed=$((failed + 1))
-                echo "not ok - $desc"
-        fi
-}
+# shellcheck source=tests/common/check.sh
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/common/check.sh"
 
 run() { # sets out, err, rc
         rc=0
@@ -154,5 +140,4 @@ check "--help names the default configuration under --sysconfdir ($sysconfdir)" 
 check "--help names the default state directory under --localstatedir ($localstatedir)" \
         grep -qF "(default \$STATE_DIRECTORY or $localstatedir/lib/vfio-tokend)" <<<"$out"
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+check_finish
