@@ -102,20 +102,12 @@ int verb_retry(sd_bus *bus, int argc, char **argv) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *path = NULL;
-        const char *device = argv[1], *p, *state;
+        const char *device = argv[1], *state;
         int r;
 
-        r = sd_bus_call_method(bus, VFIO_TOKEN_BUS_NAME, VFIO_TOKEN_MANAGER_PATH,
-                               VFIO_TOKEN_MANAGER_INTERFACE, "GetPhysicalFunction", &e, &reply, "s", device);
-        if (r < 0)
-                return tokenctl_fail(r, &e, "failed to look up %s", device);
-        r = sd_bus_message_read(reply, "o", &p);
-        if (r < 0)
-                return tokenctl_fail(-EBADMSG, NULL, "failed to look up %s", device);
-        path = strdup(p);
-        if (!path)
-                return tokenctl_fail(-ENOMEM, NULL, "failed to look up %s", device);
-        reply = sd_bus_message_unref(reply);
+        r = tokenctl_get_pf_path(bus, device, &path);
+        if (r != EXIT_OK)
+                return r;
 
         r = call_authorized(bus, path, VFIO_TOKEN_PF_INTERFACE, "Retry", &e, &reply, NULL);
         if (r < 0)

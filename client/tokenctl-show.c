@@ -159,11 +159,9 @@ static int get_pfs(sd_bus *bus, PfList *ret) {
         return EXIT_OK;
 }
 
-/* The PF that device (a PF or VF address) belongs to. Returns an exit code. */
-static int get_pf(sd_bus *bus, const char *device, PfInfo *ret) {
+int tokenctl_get_pf_path(sd_bus *bus, const char *device, char **ret_path) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-        _cleanup_(pf_info_done) PfInfo pf = {};
         const char *path;
         int r;
 
@@ -175,9 +173,21 @@ static int get_pf(sd_bus *bus, const char *device, PfInfo *ret) {
         if (r < 0)
                 return tokenctl_fail(-EBADMSG, NULL, "failed to look up %s", device);
 
-        pf.path = strdup(path);
-        if (!pf.path)
+        *ret_path = strdup(path);
+        if (!*ret_path)
                 return tokenctl_fail(-ENOMEM, NULL, "failed to look up %s", device);
+        return EXIT_OK;
+}
+
+/* The PF that device (a PF or VF address) belongs to. Returns an exit code. */
+static int get_pf(sd_bus *bus, const char *device, PfInfo *ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(pf_info_done) PfInfo pf = {};
+        int r;
+
+        r = tokenctl_get_pf_path(bus, device, &pf.path);
+        if (r != EXIT_OK)
+                return r;
 
         r = bus_props_get_all(bus, VFIO_TOKEN_BUS_NAME, pf.path, VFIO_TOKEN_PF_INTERFACE, pf_props, &e, &pf);
         if (r < 0)
