@@ -9,8 +9,10 @@ packages=(
         libsystemd-dev uuid-dev libcap-ng-dev check
         # run, demo and integration tests: a real bus, a real polkitd, namespaces, setpriv
         systemd dbus-daemon dbus-bin polkitd util-linux procps
-        # checks: sanitizers, valgrind, fuzzing, man pages
+        # checks: sanitizers, valgrind, fuzzing, man pages (groff -man -ww)
         valgrind clang groff-base
+        # the Debian package (debian/, built and checked by test-all.sh)
+        debhelper lintian
         # VM tests: the real kernel's vfio-pci in a QEMU guest
         qemu-system-x86 busybox-static xz-utils cpio
 )

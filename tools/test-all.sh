@@ -3,9 +3,10 @@
 #   unit (check) + integration (real dbus-daemon + polkitd) + client + unit-file checks,
 #   the unit tests and the integration tests' daemon under valgrind, everything again under
 #   ASan/UBSan, libFuzzer smoke runs,
-#   make distcheck, and the VM suite (the real kernel's vfio-pci in QEMU).
+#   make distcheck, the Debian package (dpkg-buildpackage + lintian), and the VM suite (the real
+#   kernel's vfio-pci in QEMU).
 # Needs root (namespaces, polkitd, QEMU); installs its dependencies with apt-get first.
-# Builds out of tree in _build/ and _build-asan/. Ends with a line "N passed, N failed".
+# Builds out of tree in _build/, _build-asan/ and _build-deb/. Ends with a line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 src=$PWD
@@ -76,6 +77,33 @@ check_in() { # DIR TARGET
         return $rc
 }
 
+# The Debian package (debian/): dpkg-buildpackage in a copy of the tree (the files git knows, and
+# those it does not ignore), so the tree stays clean; then lintian, which must find no error and
+# no warning. The package's own test run (the unit tests) is left out here: "make check" ran
+# them already. Counts two checks: the build and lintian.
+debian_package() { # DIR
+        local dir=$1 copy=$1/vfio-tokend rc=0
+        rm -rf "$dir" && mkdir -p "$copy" || return 1
+        (cd "$src" && git ls-files -z --cached --others --exclude-standard) | (cd "$src" && tar --null --ignore-failed-read -T - -cf - 2>/dev/null) |
+                tar -C "$copy" -xf - || return 1
+        if (cd "$copy" && DEB_BUILD_OPTIONS="nocheck parallel=$jobs" dpkg-buildpackage -us -uc -b) \
+                >"$dir/build.log" 2>&1; then
+                passed=$((passed + 1))
+                ls "$dir"/*.deb
+        else
+                failed=$((failed + 1))
+                tail -n 60 "$dir/build.log"
+                return 1
+        fi
+        if lintian --fail-on error,warning "$dir"/vfio-tokend_*.changes; then
+                passed=$((passed + 1))
+        else
+                failed=$((failed + 1))
+                rc=1
+        fi
+        return $rc
+}
+
 # The VM suite prints its own "N passed, N failed" (each check on each kernel).
 check_vm() { # DIR
         local rc=0 p f
@@ -107,6 +135,7 @@ if stage "build (-Werror)" build "$src/_build"; then
         stage "integration tests, daemon under valgrind" make -C "$src/_build" check-integration-valgrind
         stage "fuzz smoke runs" make -C "$src/_build" check-fuzz
         stage "make distcheck" distcheck "$src/_build"
+        stage "Debian package" debian_package "$src/_build-deb"
         stage "VM suite (real kernel)" check_vm "$src/_build"
 else
         failed=$((failed + 1))
