@@ -15,6 +15,7 @@ unit_tests = \
 	tests/unit/test-lease-file \
 	tests/unit/test-fdstore \
 	tests/unit/test-kmodel \
+	tests/unit/test-vfio-cdev \
 	tests/unit/test-pf \
 	tests/unit/test-manager \
 	tests/unit/test-lifecycle \
@@ -22,6 +23,7 @@ unit_tests = \
 	tests/unit/test-lease \
 	tests/unit/test-polkit \
 	tests/unit/test-bus \
+	tests/unit/test-bus-polkit \
 	tests/unit/test-setup \
 	tests/unit/test-qemu-args
 
@@ -30,6 +32,8 @@ TESTS += $(unit_tests)
 
 tests_unit_test_kmodel_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/scenarios
 tests_unit_test_kmodel_LDADD = tests/scenarios/libscenarios.a $(UNIT_LIBS)
+tests_unit_test_vfio_cdev_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/scenarios
+tests_unit_test_vfio_cdev_LDADD = tests/scenarios/libscenarios.a $(UNIT_LIBS)
 tests_unit_test_libvfio_token_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/client
 tests_unit_test_libvfio_token_LDADD = client/libvfio-token.a $(SYSTEMD_LIBS) $(CHECK_LIBS)
 tests_unit_test_qemu_args_SOURCES = tests/unit/test-qemu-args.c client/qemu-args.c client/qemu-args.h

@@ -8,289 +8,10 @@
  * InterfacesRemoved for leases).
  *
  * The daemon knows its callers by the socket's peer credentials. Tests of what root may do
- * without polkit skip (not fail) when not run as root. Tests of what anyone else may do go
- * through polkit, here a fake authority on the caller's end of the connection (a direct
- * connection delivers the daemon's CheckAuthorization there): run as root, they make the
- * connection as uid NOBODY, so that they cover that path in CI as well. */
+ * without polkit skip (not fail) when not run as root. What anyone else may do, through
+ * polkit, is test-bus-polkit.c's. */
 
-#include <check.h>
-#include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include "bus-manager.h"
-#include "fixture.h"
-#include "kmodel.h"
-#include "lease.h"
-#include "macro.h"
-#include "manager.h"
-#include "string-util.h"
-#include "strv.h"
-#include "test-bus-util.h"
-#include "test-util.h"
-#include "token.h"
-#include "vfio-token-names.h"
-
-#define PF "0000:01:00.0"
-#define VF1 "0000:01:00.1"
-#define VF2 "0000:01:00.2"
-#define VF3 "0000:01:00.3" /* the PF could have it (4 VFs in all), but only 2 are enabled */
-#define STRANGER "0000:02:00.0"
-#define PF_GROUP 1
-#define CONF "[PhysicalFunction]\nAddress=" PF "\n"
-#define CONF_MAX3 "[Daemon]\nMaxLeasesPerUser=3\n" CONF
-
-/* Callers: unique names, as the bus daemon writes them into each message. */
-#define ME ":1.1"
-#define OTHER ":1.2"
-#define NOBODY 65534
-
-/* An object and its interface, as the arguments of call() and test_bus_new_call() take them. */
-#define MANAGER VFIO_TOKEN_MANAGER_PATH, VFIO_TOKEN_MANAGER_INTERFACE
-#define PF_OBJECT t.pf_path, VFIO_TOKEN_PF_INTERFACE
-
-#define LEASE_PREFIX VFIO_TOKEN_LEASE_PATH_PREFIX "/"
-#define LEASE_PATH_MAX 128
-#define PROPERTIES_INTERFACE "org.freedesktop.DBus.Properties"
-#define OBJECT_MANAGER_INTERFACE "org.freedesktop.DBus.ObjectManager"
-
-#define ROOT_ONLY()                                                                       \
-        do {                                                                              \
-                if (geteuid() != 0) {                                                     \
-                        fprintf(stderr, "SKIP: %s: the caller must be root.\n", __func__); \
-                        return;                                                           \
-                }                                                                         \
-        } while (0)
-
-static TestEnv env;
-
-static struct {
-        Manager *m;
-        sd_bus *server, *client;
-        BusFace *face;
-        FakePolkit *polkit;
-        char *pf_path;
-        uid_t uid; /* the caller, as the daemon sees it */
-} t;
-
-/* A signal as the client saw it: the last one and how many came. */
-typedef struct Seen {
-        sd_bus_message *last;
-        unsigned n;
-} Seen;
-
-static void setup(void) {
-        ck_assert_int_eq(test_env_setup(&env, "test-bus", PF, PF_GROUP), 0);
-}
-
-static void teardown(void) {
-        /* Deliver what is under way first: closing flushes, and must not wait for a reader. */
-        if (t.m)
-                (void) test_bus_settle(t.m->event);
-        t.polkit = fake_polkit_free(t.polkit);
-        t.face = bus_face_free(t.face); /* closes the server end */
-        t.server = sd_bus_unref(t.server);
-        t.client = sd_bus_close_unref(t.client);
-        t.m = manager_free(t.m);
-        t.pf_path = mfree(t.pf_path);
-        test_env_done(&env);
-}
-
-/* The daemon for `conf`, serving a connection from a caller who is root, if we are, or not
- * (`as_user`): then from NOBODY if we are root, else from us. The fake polkit authority
- * answers `answer`. */
-static void up(const char *conf, bool as_user, FakePolkitAnswer answer) {
-        uid_t peer = (uid_t) -1;
-
-        ck_assert_int_eq(test_env_manager_new(&env, conf, &t.m), 0);
-        ck_assert_int_eq(manager_start(t.m), 0);
-        if (as_user && geteuid() == 0)
-                peer = NOBODY;
-        t.uid = peer != (uid_t) -1 ? peer : geteuid();
-        ck_assert_int_eq(test_bus_pair_new(t.m->event, peer, &t.server, &t.client), 0);
-        ck_assert_int_eq(bus_face_new_on(t.m, t.server, &t.face), 0);
-        ck_assert_int_eq(fake_polkit_new(t.client, answer, &t.polkit), 0);
-        ck_assert_int_ge(sd_bus_path_encode(VFIO_TOKEN_PF_PATH_PREFIX, PF, &t.pf_path), 0);
-}
-
-/* ---- Calls -------------------------------------------------------------------------------- */
-
-/* The reply to `member` called by `sender` with the arguments `types`, .... */
-static sd_bus_message *call(const char *sender, const char *path, const char *interface, const char *member,
-                            const char *types, ...) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        sd_bus_message *reply = NULL;
-        va_list ap;
-        int r = 0;
-
-        ck_assert_int_eq(test_bus_new_call(t.client, sender, path, interface, member, &m), 0);
-        if (types) {
-                va_start(ap, types);
-                r = sd_bus_message_appendv(m, types, ap);
-                va_end(ap);
-        }
-        ck_assert_int_ge(r, 0);
-        ck_assert_int_eq(test_bus_call(t.m->event, m, &reply), 0);
-        return reply;
-}
-
-static void assert_ok(sd_bus_message *reply) {
-        const sd_bus_error *e = sd_bus_message_get_error(reply);
-
-        ck_assert_msg(!e, "unexpected error %s: %s", e ? e->name : "", e ? e->message : "");
-}
-
-static void assert_error(sd_bus_message *reply, const char *name) {
-        const sd_bus_error *e = sd_bus_message_get_error(reply);
-
-        ck_assert_msg(e, "expected %s, got a method return", name);
-        ck_assert_msg(streq(e->name, name), "expected %s, got %s: %s", name, e->name, e->message);
-}
-
-/* Calls and expects the error `name`. */
-#define CALL_ERROR(name, ...)                                                             \
-        do {                                                                              \
-                _cleanup_(sd_bus_message_unrefp) sd_bus_message *_r_ = call(__VA_ARGS__); \
-                assert_error(_r_, name);                                                  \
-        } while (0)
-
-/* Calls and expects a method return. */
-#define CALL_OK(...)                                                                      \
-        do {                                                                              \
-                _cleanup_(sd_bus_message_unrefp) sd_bus_message *_r_ = call(__VA_ARGS__); \
-                assert_ok(_r_);                                                           \
-        } while (0)
-
-/* AcquireToken of the Manager for `device`, which must succeed: the lease's path in `ret_lease`
- * (LEASE_PATH_MAX bytes, or NULL) and the token in `ret_token` (TOKEN_STRING_MAX bytes, or NULL). */
-static void acquire(const char *sender, const char *device, char *ret_lease, char *ret_token) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply =
-                call(sender, MANAGER, "AcquireToken", "sa{sv}", device, 0);
-        const char *token, *lease;
-
-        assert_ok(reply);
-        ck_assert_int_ge(sd_bus_message_read(reply, "so", &token, &lease), 0);
-        if (ret_lease)
-                snprintf(ret_lease, LEASE_PATH_MAX, "%s", lease);
-        if (ret_token)
-                snprintf(ret_token, TOKEN_STRING_MAX, "%s", token);
-}
-
-/* Property `name` of `interface` at `path`, read with Properties.Get and entered. */
-static sd_bus_message *get(const char *path, const char *interface, const char *name) {
-        sd_bus_message *reply = call(ME, path, PROPERTIES_INTERFACE, "Get", "ss", interface, name);
-
-        assert_ok(reply);
-        ck_assert_int_ge(sd_bus_message_enter_container(reply, 'v', NULL), 0);
-        return reply;
-}
-
-/* A property of type `type` ("s" or "o"), copied. */
-static char *get_string(const char *path, const char *interface, const char *name, const char *type) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = get(path, interface, name);
-        const char *s;
-        char *copy;
-
-        ck_assert_int_ge(sd_bus_message_read(reply, type, &s), 0);
-        copy = strdup(s);
-        ck_assert_ptr_nonnull(copy);
-        return copy;
-}
-
-static uint64_t get_number(const char *path, const char *interface, const char *name) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = get(path, interface, name);
-        char type;
-        uint32_t u;
-        uint64_t v;
-
-        ck_assert_int_ge(sd_bus_message_peek_type(reply, &type, NULL), 0);
-        if (type == 'u') {
-                ck_assert_int_ge(sd_bus_message_read(reply, "u", &u), 0);
-                return u;
-        }
-        ck_assert_int_ge(sd_bus_message_read(reply, "t", &v), 0);
-        return v;
-}
-
-/* An "as" or "ao" property. */
-static char **get_strv(const char *path, const char *interface, const char *name) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = get(path, interface, name);
-        char **l = NULL;
-
-        ck_assert_int_ge(sd_bus_message_read_strv(reply, &l), 0);
-        return l;
-}
-
-#define ASSERT_STRING(path, interface, name, type, expect)                          \
-        do {                                                                        \
-                _cleanup_free_ char *_v_ = get_string(path, interface, name, type); \
-                ck_assert_str_eq(_v_, expect);                                      \
-        } while (0)
-
-#define PF_STRING(name, expect) ASSERT_STRING(t.pf_path, VFIO_TOKEN_PF_INTERFACE, name, "s", expect)
-
-/* The PF's Leases, which must be `n` paths, `...`, in this order. */
-static void assert_pf_leases(size_t n, ...) {
-        _cleanup_strv_free_ char **l = get_strv(PF_OBJECT, "Leases");
-        va_list ap;
-
-        ck_assert_uint_eq(strv_length(l), n);
-        va_start(ap, n);
-        for (size_t i = 0; i < n; i++)
-                ck_assert_str_eq(l[i], va_arg(ap, const char *));
-        va_end(ap);
-}
-
-static void settle(void) {
-        ck_assert_int_eq(test_bus_settle(t.m->event), 0);
-}
-
-static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
-        Seen *s = userdata;
-
-        sd_bus_message_unref(s->last);
-        s->last = sd_bus_message_ref(m);
-        s->n++;
-        return 0;
-}
-
-/* Collects the signal `member` of `interface` from the Manager's path into `s`. */
-static void watch(Seen *s, sd_bus_slot **ret_slot, const char *interface, const char *member) {
-        const char *path = VFIO_TOKEN_MANAGER_PATH;
-        int r;
-
-        r = sd_bus_match_signal(t.client, ret_slot, NULL, path, interface, member, on_signal, s);
-        ck_assert_int_ge(r, 0);
-}
-
-static void seen_done(Seen *s) {
-        s->last = sd_bus_message_unref(s->last);
-}
-
-/* The kernel's (the model's) current token for the PF, as text. */
-static void kernel_token(char ret[static TOKEN_STRING_MAX]) {
-        _cleanup_token_string_ TokenString s = {};
-        _cleanup_token_ Token k = {};
-
-        ck_assert_int_eq(kmodel_peek_token(fixture_dev(env.fixture), PF, &k), 0);
-        token_to_string(&k, &s);
-        memcpy(ret, s.s, TOKEN_STRING_MAX);
-}
-
-static bool is_canonical_uuid(const char *s) {
-        if (strlen(s) != 36)
-                return false;
-        for (size_t i = 0; i < 36; i++) {
-                bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-                if (dash ? s[i] != '-' : !strchr("0123456789abcdef", s[i]))
-                        return false;
-        }
-        return true;
-}
+#include "test-bus.h"
 
 /* ---- Manager: PFs ------------------------------------------------------------------------- */
 
@@ -561,15 +282,21 @@ END_TEST
 
 /* ---- Rotation as root --------------------------------------------------------------------- */
 
-static uint64_t rotate_ok(const char *sender, bool force) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        uint64_t generation;
 
-        reply = call(sender, PF_OBJECT, "Rotate", "b", force);
+START_TEST(test_retry_root) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *state;
+
+        ROOT_ONLY();
+        up(CONF, false, FAKE_POLKIT_ALLOW);
+        /* A ready PF: nothing to do, its state comes back. */
+        reply = call(ME, PF_OBJECT, "Retry", NULL);
         assert_ok(reply);
-        ck_assert_int_ge(sd_bus_message_read(reply, "t", &generation), 0);
-        return generation;
+        ck_assert_int_ge(sd_bus_message_read(reply, "s", &state), 0);
+        ck_assert_str_eq(state, "ready");
+        ck_assert_uint_eq(t.polkit->n_checks, 0);
 }
+END_TEST
 
 START_TEST(test_rotate_root) {
         char before[TOKEN_STRING_MAX], after[TOKEN_STRING_MAX], lease[LEASE_PATH_MAX];
@@ -686,182 +413,6 @@ START_TEST(test_lease_object_signals) {
 }
 END_TEST
 
-/* ---- Callers other than root: polkit ------------------------------------------------------ */
-
-START_TEST(test_acquire_with_polkit) {
-        char lease[LEASE_PATH_MAX], token[TOKEN_STRING_MAX], kernel[TOKEN_STRING_MAX];
-        const FakePolkitCheck *c;
-
-        up(CONF, true, FAKE_POLKIT_ALLOW);
-        ck_assert_uint_ne(t.uid, 0);
-        acquire(ME, VF1, lease, token);
-        kernel_token(kernel);
-        ck_assert_str_eq(token, kernel);
-        ck_assert_uint_eq(get_number(lease, VFIO_TOKEN_LEASE_INTERFACE, "UID"), t.uid);
-        ASSERT_STRING(lease, VFIO_TOKEN_LEASE_INTERFACE, "Owner", "s", ME);
-
-        /* What polkit was asked: about the caller's bus name, with the PF and the device. */
-        ck_assert_uint_eq(t.polkit->n_checks, 1);
-        c = &t.polkit->checks[0];
-        ck_assert_str_eq(c->subject_kind, "system-bus-name");
-        ck_assert_str_eq(c->subject_name, ME);
-        ck_assert_str_eq(c->action, VFIO_TOKEN_ACTION_ACQUIRE);
-        ck_assert_uint_eq(strv_length(c->details), 4);
-        ck_assert_str_eq(fake_polkit_detail(c, "pf"), PF);
-        ck_assert_str_eq(fake_polkit_detail(c, "device"), VF1);
-        ck_assert_uint_eq(c->flags, 0); /* the caller did not allow interaction */
-}
-END_TEST
-
-START_TEST(test_polkit_verdicts) {
-        static const struct {
-                FakePolkitAnswer answer;
-                const char *error;
-        } cases[] = {
-                { FAKE_POLKIT_DENY, SD_BUS_ERROR_ACCESS_DENIED },
-                { FAKE_POLKIT_CHALLENGE, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED },
-                { FAKE_POLKIT_ERROR, VFIO_TOKEN_ERROR_AUTHORIZATION_UNAVAILABLE },
-                { FAKE_POLKIT_MALFORMED, VFIO_TOKEN_ERROR_AUTHORIZATION_UNAVAILABLE },
-        };
-
-        up(CONF, true, FAKE_POLKIT_DENY);
-        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                t.polkit->answer = cases[i].answer;
-                CALL_ERROR(cases[i].error, ME, MANAGER, "AcquireToken", "sa{sv}", VF1, 0);
-                CALL_ERROR(cases[i].error, ME, PF_OBJECT, "Rotate", "b", 1);
-                ck_assert_uint_eq(t.polkit->n_checks, 2 * (i + 1));
-        }
-        ck_assert_uint_eq(lease_registry_count(t.m->leases), 0);
-        ck_assert_uint_eq(get_number(PF_OBJECT, "TokenGeneration"), 1);
-}
-END_TEST
-
-START_TEST(test_interactive_flag) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-
-        up(CONF, true, FAKE_POLKIT_CHALLENGE);
-        ck_assert_int_eq(test_bus_new_call(t.client, ME, MANAGER, "AcquireToken", &m), 0);
-        ck_assert_int_ge(sd_bus_message_append(m, "sa{sv}", VF2, 0), 0);
-        ck_assert_int_ge(sd_bus_message_set_allow_interactive_authorization(m, 1), 0);
-        ck_assert_int_eq(test_bus_call(t.m->event, m, &reply), 0);
-        assert_error(reply, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED);
-        ck_assert_uint_eq(t.polkit->n_checks, 1);
-        ck_assert_uint_eq(t.polkit->checks[0].flags, 1);
-        ck_assert_str_eq(fake_polkit_detail(&t.polkit->checks[0], "device"), VF2);
-}
-END_TEST
-
-START_TEST(test_rotate_with_polkit) {
-        const FakePolkitCheck *c;
-        char lease[LEASE_PATH_MAX];
-
-        up(CONF, true, FAKE_POLKIT_ALLOW);
-        ck_assert_uint_eq(rotate_ok(ME, false), 2);
-        ck_assert_uint_eq(t.polkit->n_checks, 1);
-        c = &t.polkit->checks[0];
-        ck_assert_str_eq(c->action, VFIO_TOKEN_ACTION_ROTATE);
-        ck_assert_str_eq(c->subject_name, ME);
-        ck_assert_uint_eq(strv_length(c->details), 2);
-        ck_assert_str_eq(fake_polkit_detail(c, "pf"), PF);
-
-        acquire(OTHER, VF1, lease, NULL);
-        CALL_ERROR(VFIO_TOKEN_ERROR_BUSY, ME, PF_OBJECT, "Rotate", "b", 0);
-        ck_assert_uint_eq(rotate_ok(ME, true), 3);
-        assert_pf_leases(1, lease);
-}
-END_TEST
-
-START_TEST(test_quota_before_polkit) {
-        up(CONF_MAX3, true, FAKE_POLKIT_ALLOW);
-        acquire(":1.11", VF1, NULL, NULL);
-        acquire(":1.12", VF1, NULL, NULL);
-        acquire(":1.13", VF2, NULL, NULL);
-        ck_assert_uint_eq(t.polkit->n_checks, 3);
-        CALL_ERROR(SD_BUS_ERROR_LIMITS_EXCEEDED, ":1.14", MANAGER, "AcquireToken", "sa{sv}", VF1, 0);
-        /* Refused before polkit was bothered. */
-        ck_assert_uint_eq(t.polkit->n_checks, 3);
-        ck_assert_uint_eq(lease_registry_count_uid(t.m->leases, t.uid), 3);
-}
-END_TEST
-
-/* A call sent without waiting for its answer. */
-typedef struct Pending {
-        sd_bus_slot *slot;
-        sd_bus_message *reply;
-} Pending;
-
-static int on_pending_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
-        Pending *p = userdata;
-
-        p->reply = sd_bus_message_ref(m);
-        return 0;
-}
-
-static void acquire_async(Pending *p, const char *sender, const char *device) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-
-        ck_assert_int_eq(test_bus_new_call(t.client, sender, MANAGER, "AcquireToken", &m), 0);
-        ck_assert_int_ge(sd_bus_message_append(m, "sa{sv}", device, 0), 0);
-        ck_assert_int_ge(sd_bus_call_async(t.client, &p->slot, m, on_pending_reply, p, 0), 0);
-}
-
-static void pending_done(Pending *p) {
-        p->slot = sd_bus_slot_unref(p->slot);
-        p->reply = sd_bus_message_unref(p->reply);
-}
-
-/* The user's calls waiting for polkit are bounded ([Daemon] MaxPendingChecksPerUser=); an answer
- * frees a place, and a call still waiting when the daemon stops gets no answer and leaks
- * nothing. */
-START_TEST(test_pending_checks_per_user) {
-        Pending p[4] = {};
-        const char *token, *lease;
-
-        up("[Daemon]\nMaxPendingChecksPerUser=2\n" CONF, true, FAKE_POLKIT_HOLD);
-        acquire_async(&p[0], ":1.11", VF1);
-        acquire_async(&p[1], ":1.12", VF1);
-        acquire_async(&p[2], ":1.13", VF2);
-        settle();
-        ck_assert_uint_eq(t.polkit->n_checks, 2);
-        ck_assert_ptr_null(p[0].reply);
-        ck_assert_ptr_null(p[1].reply);
-        ck_assert_ptr_nonnull(p[2].reply);
-        assert_error(p[2].reply, SD_BUS_ERROR_LIMITS_EXCEEDED);
-
-        ck_assert_int_eq(fake_polkit_answer(t.polkit, 0, FAKE_POLKIT_ALLOW), 0);
-        ck_assert_int_eq(fake_polkit_answer(t.polkit, 1, FAKE_POLKIT_DENY), 0);
-        settle();
-        ck_assert_ptr_nonnull(p[0].reply);
-        assert_ok(p[0].reply);
-        ck_assert_int_ge(sd_bus_message_read(p[0].reply, "so", &token, &lease), 0);
-        ck_assert(is_canonical_uuid(token));
-        ck_assert_ptr_nonnull(p[1].reply);
-        assert_error(p[1].reply, SD_BUS_ERROR_ACCESS_DENIED);
-
-        /* Room again; this one is still waiting for polkit at teardown. */
-        acquire_async(&p[3], ":1.14", VF2);
-        settle();
-        ck_assert_uint_eq(t.polkit->n_checks, 3);
-        ck_assert_ptr_null(p[3].reply);
-        ck_assert_uint_eq(lease_registry_count(t.m->leases), 1);
-        for (size_t i = 0; i < ELEMENTSOF(p); i++)
-                pending_done(&p[i]);
-}
-END_TEST
-
-START_TEST(test_release_not_owner) {
-        char lease[LEASE_PATH_MAX];
-
-        up(CONF, true, FAKE_POLKIT_ALLOW);
-        acquire(ME, VF1, lease, NULL);
-        /* Same uid, another connection: not the owner, and not root. */
-        CALL_ERROR(SD_BUS_ERROR_ACCESS_DENIED, OTHER, lease, VFIO_TOKEN_LEASE_INTERFACE, "Release", NULL);
-        assert_pf_leases(1, lease);
-        CALL_OK(ME, lease, VFIO_TOKEN_LEASE_INTERFACE, "Release", NULL);
-        assert_pf_leases(0);
-}
-END_TEST
-
 START_TEST(test_managed_objects) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         char lease[LEASE_PATH_MAX];
@@ -887,35 +438,6 @@ START_TEST(test_managed_objects) {
 }
 END_TEST
 
-/* Calls that all fit the quota when they arrive, but not all together: the grant checks again,
- * after polkit. */
-START_TEST(test_quota_rechecked_after_polkit) {
-        Pending p[4] = {};
-        unsigned granted = 0, refused = 0;
-
-        up(CONF_MAX3, true, FAKE_POLKIT_HOLD);
-        for (size_t i = 0; i < ELEMENTSOF(p); i++)
-                acquire_async(&p[i], i % 2 ? ":1.11" : ":1.12", VF1);
-        settle();
-        ck_assert_uint_eq(t.polkit->n_checks, ELEMENTSOF(p));
-        for (size_t i = 0; i < ELEMENTSOF(p); i++)
-                ck_assert_int_eq(fake_polkit_answer(t.polkit, i, FAKE_POLKIT_ALLOW), 0);
-        settle();
-        for (size_t i = 0; i < ELEMENTSOF(p); i++) {
-                ck_assert_ptr_nonnull(p[i].reply);
-                if (sd_bus_message_is_method_error(p[i].reply, NULL)) {
-                        assert_error(p[i].reply, SD_BUS_ERROR_LIMITS_EXCEEDED);
-                        refused++;
-                } else
-                        granted++;
-                pending_done(&p[i]);
-        }
-        ck_assert_uint_eq(granted, 3);
-        ck_assert_uint_eq(refused, 1);
-        ck_assert_uint_eq(lease_registry_count_uid(t.m->leases, t.uid), 3);
-}
-END_TEST
-
 static Suite *bus_suite(void) {
         Suite *s = suite_create("bus");
         TCase *tc;
@@ -935,12 +457,12 @@ static Suite *bus_suite(void) {
         tcase_add_test(tc, test_quota_per_connection_root);
         tcase_add_test(tc, test_max_leases_per_user);
         tcase_add_test(tc, test_rotate_root);
+        tcase_add_test(tc, test_retry_root);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("order");
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_argument_checks);
-        tcase_add_test(tc, test_quota_before_polkit);
         tcase_add_test(tc, test_quota_per_connection_user);
         suite_add_tcase(s, tc);
 
@@ -950,16 +472,6 @@ static Suite *bus_suite(void) {
         tcase_add_test(tc, test_lease_object_signals);
         suite_add_tcase(s, tc);
 
-        tc = tcase_create("polkit");
-        tcase_add_checked_fixture(tc, setup, teardown);
-        tcase_add_test(tc, test_acquire_with_polkit);
-        tcase_add_test(tc, test_polkit_verdicts);
-        tcase_add_test(tc, test_interactive_flag);
-        tcase_add_test(tc, test_rotate_with_polkit);
-        tcase_add_test(tc, test_release_not_owner);
-        tcase_add_test(tc, test_pending_checks_per_user);
-        tcase_add_test(tc, test_quota_rechecked_after_polkit);
-        suite_add_tcase(s, tc);
         return s;
 }
 
