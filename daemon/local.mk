@@ -28,7 +28,7 @@ libtokend_a_SOURCES = \
 	daemon/bus-caller.c daemon/bus-caller.h \
 	daemon/bus-pf.c daemon/bus-pf.h \
 	daemon/bus-lease.c daemon/bus-lease.h \
-	daemon/vfio.c daemon/vfio.h daemon/vfio-syscalls.h daemon/vfio-names.c
+	daemon/vfio.c daemon/vfio.h daemon/vfio-syscalls.h daemon/vfio-uapi.h daemon/vfio-names.c
 
 DAEMON_LIBS = libtokend.a common/libcommon.a $(SYSTEMD_LIBS) $(UUID_LIBS) $(CAPNG_LIBS)
 

@@ -266,6 +266,30 @@ static int parse_group(const char *name, int *ret) {
         return 0;
 }
 
+/* <device>/vfio-dev/vfioN: the device's VFIO cdev (/dev/vfio/devices/vfioN), present while a VFIO
+ * driver holds the device on a kernel with CONFIG_VFIO_DEVICE_CDEV. -ENOENT when there is none. */
+static int read_vfio_cdev(int dfd, int *ret) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+        unsigned long v;
+        int fd;
+
+        fd = openat(dfd, "vfio-dev", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOTDIR ? -ENOENT : negative_errno();
+        d = fdopendir(fd);
+        if (!d) {
+                safe_close(fd);
+                return negative_errno();
+        }
+        while ((errno = 0, de = readdir(d)))
+                if (strncmp(de->d_name, "vfio", 4) == 0 && parse_uint(de->d_name + 4, INT_MAX, &v) >= 0) {
+                        *ret = (int) v;
+                        return 0;
+                }
+        return errno > 0 ? -errno : -ENOENT;
+}
+
 PciDevice *pci_device_free(PciDevice *d) {
         if (!d)
                 return NULL;
@@ -311,6 +335,7 @@ int sysfs_device_read(const char *root, const char *address, PciDevice **ret) {
         if (!d)
                 return -ENOMEM;
         d->iommu_group = -1;
+        d->vfio_cdev = -1;
 
         r = device_open(root, address, d->address, &path, &dfd);
         if (r < 0)
@@ -363,7 +388,12 @@ int sysfs_device_read(const char *root, const char *address, PciDevice **ret) {
         } else if (r != -ENOENT)
                 return r;
 
-        /* An absent link above reads as "unbound" or "no group" only if the device is still here. */
+        r = read_vfio_cdev(dfd, &d->vfio_cdev);
+        if (r < 0 && r != -ENOENT)
+                return r;
+
+        /* An absent link or cdev above reads as "unbound", "no group" or "no cdev" only if the
+         * device is still here. */
         r = device_check_same(path, dfd);
         if (r < 0)
                 return r;

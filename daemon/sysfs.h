@@ -23,6 +23,7 @@ typedef struct PciDevice {
         size_t n_vfs;
         char physfn[PCI_ADDRESS_MAX]; /* for a VF: its PF; "" otherwise */
         int iommu_group;       /* number, -1 when the device has none */
+        int vfio_cdev;         /* N of vfio-dev/vfioN (/dev/vfio/devices/vfioN), -1 when none */
 } PciDevice;
 
 /* Reads what sysfs says of one device. -ENOENT if <root>/bus/pci/devices/<address> is absent;

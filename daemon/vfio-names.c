@@ -39,30 +39,33 @@ static const char *open_strerror(int error) {
                 return "VFs of this PF are in use and the kernel wants their current VF token; the token on "
                        "record is missing or wrong";
         case ENOENT:
-                return "device or IOMMU group node is gone (is the PF bound to vfio-pci?)";
+                return "device, IOMMU group or cdev node is gone (is the PF bound to vfio-pci? for Api=cdev: "
+                       "does the kernel have CONFIG_IOMMUFD and CONFIG_VFIO_DEVICE_CDEV?)";
         case ENODEV:
                 return "the kernel has no such VFIO device in this IOMMU group (is the PF bound to "
                        "vfio-pci, and is the IOMMU group right?)";
         case EBUSY:
                 return "already opened by another process (the IOMMU group or the device is held elsewhere)";
         case EPERM:
-                return "permission denied opening /dev/vfio (the group node must belong to the service "
-                       "user: run 'vfio-tokend --setup' as root)";
+                return "permission denied opening a VFIO node (the group node, or the cdev and /dev/iommu, "
+                       "must be open to the service user: run 'vfio-tokend --setup' as root)";
         case EXDEV:
                 return "the IOMMU group is not viable: another device in it is bound to a host driver; bind "
                        "every device of the group to vfio-pci";
         case EINVAL:
-                return "the kernel rejected the request (malformed device name or VF token, or no IOMMU "
-                       "set on the container)";
+                return "the kernel rejected the request (malformed device name or VF token, no IOMMU set "
+                       "on the container; cdev API with a token: the device is bound elsewhere, or the "
+                       "kernel predates VFIO_DEVICE_BIND_FLAG_TOKEN)";
         case EPROTO:
                 return "the kernel speaks another VFIO API version";
         case ENXIO:
                 return "the kernel offers no Type1 IOMMU for VFIO (is the IOMMU enabled and "
                        "vfio_iommu_type1 loaded?)";
         case EOPNOTSUPP:
-                return "the iommufd cdev API is not implemented yet; use the group API";
+                return "this kernel's iommufd cdev bind takes no VF token (Linux >= 6.19 or a fixed 6.17/6.18 "
+                       "stable is needed); use Api=group";
         case ENOTTY:
-                return "a /dev/vfio node does not answer VFIO ioctls (not a VFIO character device?)";
+                return "a VFIO node does not answer VFIO ioctls (not a VFIO or iommufd character device?)";
         default:
                 return NULL;
         }
@@ -90,14 +93,12 @@ static const char *adopt_strerror(int error) {
         case EBADF:
                 return "a kept fd is not open";
         case EBADFD:
-                return "a kept fd is not the VFIO container, group or PCI device it should be";
+                return "a kept fd is not the VFIO container, group, iommufd or bound PCI device it should be";
         case ENOTTY:
-                return "a kept fd does not answer VFIO ioctls (not a VFIO fd)";
+                return "a kept fd does not answer VFIO ioctls (not a VFIO or iommufd fd)";
         case ENODEV:
         case EIO:
                 return "the device behind the kept fds is gone";
-        case EOPNOTSUPP:
-                return "the iommufd cdev API is not implemented yet; use the group API";
         default:
                 return NULL;
         }

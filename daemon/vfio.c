@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Owns the kernel boundary: the only file that issues VFIO ioctls (include/uapi/linux/vfio.h).
- * It opens a PF through the legacy group/container API (Linux >= 5.7 for VF tokens), probes and
- * sets its VF token, and checks fds handed back from the fd store. The sequence goes through a
+ * It opens a PF through the legacy group/container API (Linux >= 5.7 for VF tokens) or through
+ * its iommufd cdev (/dev/iommu + /dev/vfio/devices/vfioN; VF tokens at bind from Linux 6.19 and
+ * fixed 6.17/6.18 stables), probes and sets its VF token, and checks fds handed back from the fd
+ * store. The sequence goes through a
  * table of the system calls it needs (vfio-syscalls.h): the kernel's, defined here, or the kernel
  * model's (tests/model/vfio-model.c), which test binaries install, so that tests run this very
  * sequence. */
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <linux/vfio.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +27,9 @@
 #include "pci-address.h"
 #include "string-util.h"
 #include "vfio-syscalls.h"
+#include "vfio-uapi.h"
 #include "vfio.h"
+
 
 struct VfioPf {
         VfioApi api;
@@ -116,12 +122,23 @@ int vfio_pf_fd(const VfioPf *pf, VfioFdKind kind) {
         return pf->fds[kind];
 }
 
-/* EACCES from the node's permissions must not read as the kernel's token refusal (vfio.h). */
-static int open_node(const char *path) {
-        int fd;
+/* Opens <dev_root>/<name> into the PF's fd of that kind. EACCES from the node's permissions must
+ * not read as the kernel's token refusal (vfio.h). */
+_printf_(4, 5) static int open_node(VfioPf *pf, VfioFdKind kind, const char *dev_root, const char *fmt, ...) {
+        _cleanup_free_ char *name = NULL, *path = NULL;
+        va_list ap;
+        int fd, r;
 
+        va_start(ap, fmt);
+        r = vasprintf(&name, fmt, ap);
+        va_end(ap);
+        if (r < 0 || asprintf(&path, "%s/%s", dev_root, name) < 0)
+                return -ENOMEM;
         fd = sys->open_node(path);
-        return fd == -EACCES ? -EPERM : fd;
+        if (fd < 0)
+                return fd == -EACCES ? -EPERM : fd;
+        pf->fds[kind] = fd;
+        return fd;
 }
 
 /* Type1v2 where the kernel has it (all kernels with VF tokens do), else Type1. */
@@ -142,18 +159,14 @@ static int container_iommu_type(int container_fd, unsigned long *ret) {
 }
 
 static int group_open(VfioPf *pf, const char *dev_root, int iommu_group, const uint8_t *vf_token) {
-        _cleanup_free_ char *path = NULL;
         struct vfio_group_status status = { .argsz = sizeof status };
         char name[DEVICE_NAME_MAX];
         unsigned long iommu_type;
         int fd, r;
 
-        if (asprintf(&path, "%s/vfio/vfio", dev_root) < 0)
-                return -ENOMEM;
-        fd = open_node(path);
+        fd = open_node(pf, VFIO_FD_CONTAINER, dev_root, "vfio/vfio");
         if (fd < 0)
                 return fd;
-        pf->fds[VFIO_FD_CONTAINER] = fd;
         r = sys->ioctl(fd, VFIO_GET_API_VERSION, NULL);
         if (r < 0)
                 return r;
@@ -164,13 +177,9 @@ static int group_open(VfioPf *pf, const char *dev_root, int iommu_group, const u
         if (r < 0)
                 return r;
 
-        path = mfree(path);
-        if (asprintf(&path, "%s/vfio/%d", dev_root, iommu_group) < 0)
-                return -ENOMEM;
-        fd = open_node(path);
+        fd = open_node(pf, VFIO_FD_GROUP, dev_root, "vfio/%d", iommu_group);
         if (fd < 0)
                 return fd;
-        pf->fds[VFIO_FD_GROUP] = fd;
         r = sys->ioctl(fd, VFIO_GROUP_GET_STATUS, &status);
         if (r < 0)
                 return r;
@@ -199,7 +208,51 @@ static int group_open(VfioPf *pf, const char *dev_root, int iommu_group, const u
         return 0;
 }
 
-int vfio_pf_open(const char *dev_root, VfioApi api, const char *address, int iommu_group, const uint8_t *vf_token,
+/* The kernel's answers to VFIO_DEVICE_BIND_IOMMUFD, in the words of vfio.h. */
+static int bind_error(int r, bool with_token) {
+        switch (r) {
+        case -EINVAL:
+                /* vfio_df_open(): one bind per device ("the cdev path doesn't have a secure way"
+                 * for more); with a token it may also be a kernel without the token flag. */
+                return with_token ? -EINVAL : -EBUSY;
+        case -E2BIG:
+                /* Kernels before the fix of 6.19 (6.17/6.18) refuse a non-zero token_uuid_ptr. */
+                return with_token ? -EOPNOTSUPP : r;
+        default:
+                return r;
+        }
+}
+
+/* /dev/iommu, the device's cdev, then the bind, which checks the token as
+ * VFIO_GROUP_GET_DEVICE_FD does (vfio_df_check_token()): with no VF open a token given with the
+ * PF sets it. The device needs no IOAS attached for VFIO_DEVICE_FEATURE or the request IRQ, and
+ * the daemon maps no DMA, so none is allocated: the device stays in a blocking domain. */
+static int cdev_open(VfioPf *pf, const char *dev_root, int cdev, const uint8_t *vf_token) {
+        uint8_t token[VFIO_VF_TOKEN_SIZE];
+        VfioBindIommufd bind = {};
+        int fd, r;
+
+        fd = open_node(pf, VFIO_FD_CONTAINER, dev_root, "iommu");
+        if (fd < 0)
+                return fd;
+        fd = open_node(pf, VFIO_FD_DEVICE, dev_root, "vfio/devices/vfio%d", cdev);
+        if (fd < 0)
+                return fd;
+
+        bind.argsz = BIND_IOMMUFD_MINSZ;
+        bind.iommufd = pf->fds[VFIO_FD_CONTAINER];
+        if (vf_token) {
+                memcpy(token, vf_token, sizeof token);
+                bind.argsz = sizeof bind;
+                bind.flags = VFIO_DEVICE_BIND_FLAG_TOKEN;
+                bind.token_uuid_ptr = (uint64_t) (uintptr_t) token;
+        }
+        r = sys->ioctl(pf->fds[VFIO_FD_DEVICE], VFIO_DEVICE_BIND_IOMMUFD, &bind);
+        explicit_bzero(token, sizeof token);
+        return r < 0 ? bind_error(r, vf_token) : 0;
+}
+
+int vfio_pf_open(const char *dev_root, VfioApi api, const char *address, int node, const uint8_t *vf_token,
                  VfioPf **ret) {
         _cleanup_(vfio_pf_freep) VfioPf *pf = NULL;
         char canonical[PCI_ADDRESS_MAX];
@@ -207,15 +260,16 @@ int vfio_pf_open(const char *dev_root, VfioApi api, const char *address, int iom
 
         if (!dev_root || !ret || pci_address_parse(address, canonical) < 0)
                 return -EINVAL;
-        if (api == VFIO_API_CDEV)
-                return -EOPNOTSUPP;
-        if (api != VFIO_API_GROUP || iommu_group < 0)
+        if ((api != VFIO_API_GROUP && api != VFIO_API_CDEV) || node < 0)
                 return -EINVAL;
 
         pf = vfio_pf_new(api, canonical);
         if (!pf)
                 return -ENOMEM;
-        r = group_open(pf, dev_root, iommu_group, vf_token);
+        if (api == VFIO_API_CDEV)
+                r = cdev_open(pf, dev_root, node, vf_token);
+        else
+                r = group_open(pf, dev_root, node, vf_token);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(pf);
@@ -268,6 +322,39 @@ static int adopt_check(const int fds[static _VFIO_FD_MAX]) {
         return 0;
 }
 
+/* The device fd must be bound (an unbound cdev fd answers every ioctl but the bind with EINVAL)
+ * and a PCI device; the container fd an iommufd. Both are the nodes' own files, character
+ * devices. */
+static int adopt_check_cdev(const int fds[static _VFIO_FD_MAX]) {
+        struct vfio_device_info info = { .argsz = sizeof info };
+        IommuOption option = {
+                .size = sizeof option,
+                .option_id = TOKEND_IOMMU_OPTION_RLIMIT_MODE,
+                .op = TOKEND_IOMMU_OPTION_OP_GET,
+        };
+        int r;
+
+        if (fds[VFIO_FD_GROUP] >= 0)
+                return -EBADFD;
+        r = fd_check_chr(fds[VFIO_FD_CONTAINER]);
+        if (r < 0)
+                return r;
+        r = fd_check_chr(fds[VFIO_FD_DEVICE]);
+        if (r < 0)
+                return r;
+        r = sys->ioctl(fds[VFIO_FD_CONTAINER], TOKEND_IOMMU_OPTION, &option);
+        if (r < 0)
+                return r;
+        r = sys->ioctl(fds[VFIO_FD_DEVICE], VFIO_DEVICE_GET_INFO, &info);
+        if (r == -EINVAL)
+                return -EBADFD; /* a cdev fd that was never bound */
+        if (r < 0)
+                return r;
+        if (!(info.flags & VFIO_DEVICE_FLAGS_PCI))
+                return -EBADFD;
+        return 0;
+}
+
 int vfio_pf_adopt(VfioApi api, const char *address, int fds[static _VFIO_FD_MAX], VfioPf **ret) {
         _cleanup_(vfio_pf_freep) VfioPf *pf = NULL;
         char canonical[PCI_ADDRESS_MAX];
@@ -286,10 +373,11 @@ int vfio_pf_adopt(VfioApi api, const char *address, int fds[static _VFIO_FD_MAX]
         if (!ret || !pf->address[0])
                 return -EINVAL;
         if (api == VFIO_API_CDEV)
-                return -EOPNOTSUPP;
-        if (api != VFIO_API_GROUP)
+                r = adopt_check_cdev(pf->fds);
+        else if (api == VFIO_API_GROUP)
+                r = adopt_check(pf->fds);
+        else
                 return -EINVAL;
-        r = adopt_check(pf->fds);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(pf);

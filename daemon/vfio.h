@@ -6,8 +6,9 @@
  * swapping its system calls (daemon/vfio-syscalls.h, tests/model/vfio-model.c).
  *
  * A VfioPf is one opened PF: with the legacy API a container fd, a group fd and a device fd;
- * with the iommufd cdev API (a later backend) an iommufd and a device fd. The daemon opens each
- * PF once and keeps these fds for good (and in systemd's fd store across restarts). */
+ * with the iommufd cdev API an iommufd (/dev/iommu) and the device's cdev fd, bound to it. The
+ * daemon opens each PF once and keeps these fds for good (and in systemd's fd store across
+ * restarts). */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -19,7 +20,7 @@
 
 typedef enum VfioApi {
         VFIO_API_GROUP, /* /dev/vfio/vfio + /dev/vfio/N */
-        VFIO_API_CDEV,  /* /dev/iommu + /dev/vfio/devices/vfioN (not implemented yet) */
+        VFIO_API_CDEV,  /* /dev/iommu + /dev/vfio/devices/vfioN (Linux >= 6.19 for VF tokens) */
         _VFIO_API_MAX,
 } VfioApi;
 
@@ -35,17 +36,23 @@ typedef struct VfioPf VfioPf;
 const char *vfio_api_to_string(VfioApi api);      /* "group", "cdev" */
 const char *vfio_fd_kind_to_string(VfioFdKind k); /* "container", "group", "device" */
 
-/* Opens the PF `address` in IOMMU group `iommu_group` under `dev_root` ("/dev" in production).
- * With vf_token (VFIO_VF_TOKEN_SIZE bytes, or NULL), the device is requested as "ADDRESS vf_token=UUID": the kernel then accepts the
- * open while VFs are in use only if that is its current token, and with no VF in use *sets* its
- * token to it. Without a token it is requested by plain name.
- * Errors: -EACCES (VFs in use and the token missing or wrong), -ENOENT/-ENODEV (device or group
- * node gone), -EBUSY (someone else holds the group or device), -EINVAL, -EPERM ... */
-int vfio_pf_open(const char *dev_root, VfioApi api, const char *address, int iommu_group, const uint8_t *vf_token,
+/* Opens the PF `address` under `dev_root` ("/dev" in production). `node` names the node to open:
+ * group API: the IOMMU group number (<dev_root>/vfio/N, sysfs iommu_group); cdev API: the N of
+ * <dev_root>/vfio/devices/vfioN (sysfs <device>/vfio-dev/vfioN, PciDevice.vfio_cdev).
+ * With vf_token (VFIO_VF_TOKEN_SIZE bytes, or NULL) the kernel accepts the open while VFs are in
+ * use only if that is its current token, and with no VF in use *sets* its token to it: group API,
+ * the device is requested as "ADDRESS vf_token=UUID"; cdev API, VFIO_DEVICE_BIND_IOMMUFD with
+ * VFIO_DEVICE_BIND_FLAG_TOKEN. Without a token it is requested by plain name / bound plainly.
+ * Errors: -EACCES (VFs in use and the token missing or wrong), -ENOENT/-ENODEV (device, group or
+ * cdev node gone; cdev API: also a kernel without CONFIG_IOMMUFD/CONFIG_VFIO_DEVICE_CDEV), -EBUSY
+ * (someone else holds the group or device), -EOPNOTSUPP (cdev API with a token: the kernel's bind
+ * takes none, before Linux 6.19), -EINVAL, -EPERM ... */
+int vfio_pf_open(const char *dev_root, VfioApi api, const char *address, int node, const uint8_t *vf_token,
                  VfioPf **ret);
 
 /* Rebuilds a VfioPf from fds taken back from the fd store (ownership of the fds passes to the
- * VfioPf, also on failure). Checks that they are still a usable VFIO device of this API. */
+ * VfioPf, also on failure). Checks that they are still a usable VFIO device of this API, without
+ * reopening or rebinding anything (cdev API: an iommufd, and a cdev fd that is bound). */
 int vfio_pf_adopt(VfioApi api, const char *address, int fds[static _VFIO_FD_MAX], VfioPf **ret);
 
 /* VFIO_DEVICE_FEATURE PROBE|SET of VFIO_DEVICE_FEATURE_PCI_VF_TOKEN: 0 if supported,

@@ -6,7 +6,8 @@
 #   client/      common/ and client/ only (never daemon/)
 #   daemon/, by layer, from the bottom:
 #     boundary   vfio.h (the kernel boundary) and bus-emit.[ch] (the core's way out to the bus):
-#                common/ only (vfio.c also its syscall table and the PCI address grammar)
+#                common/ only (vfio.c also its syscall table, its uapi supplement and the PCI
+#                address grammar)
 #     core       manager, pf, lease, state*, fdstore, sysfs, config*, token, log, setup, ...:
 #                never the bus face (bus-emit.h is the one way out), never polkit.h
 #     bus face   bus-*.c, bus-*.h, polkit.*: the manager's interface, never the kernel or sysfs
@@ -27,7 +28,7 @@ is_common() { [[ -f common/$1 ]]; }
 is_client() { [[ -f client/$1 ]]; }
 is_daemon() { [[ -f daemon/$1 && ! -f common/$1 ]]; }
 
-bus_forbidden='^(vfio\.h|vfio-syscalls\.h|sysfs\.h|pf-internal\.h|state\.h|state-file\.h|state-format\.h|fdstore\.h|setup\.h|config-internal\.h)$'
+bus_forbidden='^(vfio\.h|vfio-syscalls\.h|vfio-uapi\.h|sysfs\.h|pf-internal\.h|state\.h|state-file\.h|state-format\.h|fdstore\.h|setup\.h|config-internal\.h)$'
 
 while IFS=: read -r file line text; do
         h=$(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' <<<"$text")
@@ -50,7 +51,7 @@ while IFS=: read -r file line text; do
                                 report "$file" "$line" "$h" "a boundary includes nothing of the daemon"
                         ;;
                 vfio.c)
-                        is_common "$h" || [[ $h =~ ^(vfio\.h|vfio-syscalls\.h|pci-address\.h)$ ]] ||
+                        is_common "$h" || [[ $h =~ ^(vfio\.h|vfio-syscalls\.h|vfio-uapi\.h|pci-address\.h)$ ]] ||
                                 report "$file" "$line" "$h" "the kernel boundary includes nothing of the daemon"
                         ;;
                 main.c) ;;

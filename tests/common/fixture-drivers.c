@@ -85,10 +85,85 @@ int fixture_remove_driver(Fixture *f, const char *driver) {
         return fx_rm_rf(dir);
 }
 
+/* The N of the device's <device>/vfio-dev/vfioN, or -ENOENT. */
+static int device_cdev(Fixture *f, const char *addr, int *ret) {
+        _cleanup_free_ char *dir = sys_path(f, DEVICES_DIR "/%s/vfio-dev", addr);
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+
+        if (!dir)
+                return -ENOMEM;
+        d = opendir(dir);
+        if (!d)
+                return negative_errno();
+        while ((de = readdir(d)))
+                if (strncmp(de->d_name, "vfio", 4) == 0 && de->d_name[4] >= '0' && de->d_name[4] <= '9') {
+                        *ret = atoi(de->d_name + 4);
+                        return 0;
+                }
+        return -ENOENT;
+}
+
+/* The kernel's VFIO cdev (CONFIG_VFIO_DEVICE_CDEV) of a device bound to vfio-pci with an IOMMU
+ * group: <device>/vfio-dev/vfioN and dev/vfio/devices/vfioN, N the lowest free index. The node
+ * holds the device's address: that is how the kernel model knows whose cdev it is. */
+static int add_cdev(Fixture *f, const char *addr) {
+        _cleanup_free_ char *devices = NULL, *dir = NULL, *contents = NULL;
+        int group, n, r;
+
+        r = fx_device_group(f, addr, &group);
+        if (r < 0)
+                return r;
+        if (group < 0 || device_cdev(f, addr, &n) >= 0)
+                return 0;
+        if (asprintf(&devices, "%s/vfio/devices", f->dev) < 0 || asprintf(&contents, "%s\n", addr) < 0)
+                return -ENOMEM;
+        r = fx_mkdir_p(devices);
+        if (r < 0)
+                return r;
+        for (n = 0;; n++) {
+                _cleanup_free_ char *node = NULL;
+
+                if (asprintf(&node, "%s/vfio%d", devices, n) < 0)
+                        return -ENOMEM;
+                if (access(node, F_OK) == 0)
+                        continue;
+                r = fx_create_file(node, contents);
+                if (r < 0)
+                        return r;
+                break;
+        }
+        dir = sys_path(f, DEVICES_DIR "/%s/vfio-dev/vfio%d", addr, n);
+        if (!dir)
+                return -ENOMEM;
+        return fx_mkdir_p(dir);
+}
+
+static int remove_cdev(Fixture *f, const char *addr) {
+        _cleanup_free_ char *node = NULL, *dir = NULL;
+        int n, r;
+
+        r = device_cdev(f, addr, &n);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        dir = sys_path(f, DEVICES_DIR "/%s/vfio-dev", addr);
+        if (!dir || asprintf(&node, "%s/vfio/devices/vfio%d", f->dev, n) < 0)
+                return -ENOMEM;
+        r = fx_unlink_if_present(node);
+        if (r < 0)
+                return r;
+        return fx_rm_rf(dir);
+}
+
 int fx_unbind_device(Fixture *f, const char *addr) {
         _cleanup_free_ char *old = NULL, *back = NULL, *link = NULL;
         int r;
 
+        r = remove_cdev(f, addr);
+        if (r < 0)
+                return r;
         r = fx_device_link_name(f, addr, "driver", &old);
         if (r == -ENOENT)
                 return 0;
@@ -119,7 +194,7 @@ int fx_bind_device(Fixture *f, const char *addr, const char *driver) {
                 return -ENOMEM;
         if (symlink(target, link) < 0 || symlink(back_target, back) < 0)
                 return negative_errno();
-        return 0;
+        return streq(driver, VFIO_PCI_DRIVER) ? add_cdev(f, addr) : 0;
 }
 
 int fixture_set_driver(Fixture *f, const char *addr, const char *driver) {

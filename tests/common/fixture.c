@@ -96,6 +96,15 @@ static int fixture_populate(Fixture *f) {
         r = fx_touch(container);
         if (r < 0)
                 return r;
+        {
+                _cleanup_free_ char *iommu = fx_path_join(f->dev, "iommu");
+
+                if (!iommu)
+                        return -ENOMEM;
+                r = fx_touch(iommu);
+                if (r < 0)
+                        return r;
+        }
 
         /* Re-pointed every time: the base may have been moved since it was made. */
         r = fx_unlink_if_present(marker);

@@ -20,6 +20,10 @@
  *   dev/vfio/vfio                              regular file standing for the container node
  *   dev/vfio/<n>                               regular file; exists while a device of group n
  *                                              is bound to vfio-pci (as the kernel's group node)
+ *   dev/vfio/devices/vfio<N>                   regular file holding "<addr>\n": the device's VFIO cdev,
+ *                                              while it is bound to vfio-pci and has an IOMMU group
+ *       (and sys/devices/pci0000:00/<addr>/vfio-dev/vfio<N>/; N the lowest free index)
+ *   dev/iommu                                  regular file standing for the iommufd node
  *   dev/vfio/.kmodel-sysfs -> <absolute path of sys/>
  *
  * The last one is a convention for the kernel model (tests/model/): it is handed only a dev root,

@@ -31,6 +31,9 @@ typedef struct TokenRecord {
 
 static char last_message[256];
 
+static int read_file_at(const char *path, void *buf, size_t size, size_t *ret_size);
+static int write_file_at(const char *path, const void *buf, size_t size);
+
 const char *kmodel_last_message(void) {
         return last_message;
 }
@@ -71,6 +74,22 @@ int world_open_shared(const char *path, int flags) {
         return fd;
 }
 
+int world_create_held(char *path_template) {
+        int fd, r;
+
+        fd = mkostemp(path_template, O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        (void) fchmod(fd, 0666);
+        if (flock(fd, LOCK_SH) < 0) {
+                r = negative_errno();
+                (void) unlink(path_template);
+                safe_close(fd);
+                return r;
+        }
+        return fd;
+}
+
 int world_open(const char *vfio_dir, World **ret) {
         _cleanup_(world_freep) World *w = NULL;
         _cleanup_free_ char *sub = NULL;
@@ -88,9 +107,11 @@ int world_open(const char *vfio_dir, World **ret) {
         r = mkdir_shared(w->state_dir);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < 2; i++) {
+        for (size_t i = 0; i < 3; i++) {
+                static const char *const subdirs[] = { "dev", "containers", "cdev" };
+
                 sub = mfree(sub);
-                if (asprintf(&sub, "%s/%s", w->state_dir, i == 0 ? "dev" : "containers") < 0)
+                if (asprintf(&sub, "%s/%s", w->state_dir, subdirs[i]) < 0)
                         return -ENOMEM;
                 r = mkdir_shared(sub);
                 if (r < 0)
@@ -159,6 +180,19 @@ int fd_identify(int fd, FdId *ret) {
         if (path[0] != '/' || !path_split(path, &dir, &base) || strlen(base) > NAME_MAX)
                 return 0; /* a socket, a pipe, an anonymous inode... */
 
+        /* <dev>/iommu: an iommufd, if <dev>/vfio is a model world. */
+        if (streq(base, "iommu")) {
+                char link[PATH_MAX];
+
+                if ((size_t) snprintf(link, sizeof link, "%s/vfio/" KMODEL_SYSFS_LINK, dir) < sizeof link &&
+                    lstat(link, &st) >= 0 && strlen(dir) + STRLEN("/vfio") < sizeof ret->vfio_dir) {
+                        ret->kind = KMODEL_FD_IOMMUFD;
+                        snprintf(ret->vfio_dir, sizeof ret->vfio_dir, "%s/vfio", dir);
+                        strcpy(ret->name, base);
+                }
+                return 0;
+        }
+
         /* <vfio>/<n>: a group node, if <vfio> is a model world. */
         if (all_digits(base)) {
                 char link[PATH_MAX];
@@ -181,11 +215,21 @@ int fd_identify(int fd, FdId *ret) {
                 if (!path_split(parent, &vfio_dir, &state) || !streq(state, KMODEL_STATE_DIR) ||
                     strlen(vfio_dir) >= sizeof ret->vfio_dir)
                         return 0;
-                if (streq(kind_dir, "dev") && pci_address_is_valid(base))
+                const char *at = strchr(base, '@');
+
+                if (streq(kind_dir, "dev") && pci_address_is_valid(base)) {
                         ret->kind = KMODEL_FD_DEVICE;
-                else if (streq(kind_dir, "containers"))
+                        strcpy(ret->device, base);
+                } else if (streq(kind_dir, "containers"))
                         ret->kind = KMODEL_FD_CONTAINER;
-                else
+                else if (streq(kind_dir, "cdev") && at && (size_t) (at - base) < sizeof ret->device) {
+                        /* <addr>@<random>: one open file of the device's cdev */
+                        memcpy(ret->device, base, at - base);
+                        ret->device[at - base] = '\0';
+                        if (!pci_address_is_valid(ret->device))
+                                return 0;
+                        ret->kind = KMODEL_FD_CDEV;
+                } else
                         return 0;
                 strcpy(ret->vfio_dir, vfio_dir);
                 strcpy(ret->name, base);
@@ -260,19 +304,131 @@ int world_group_members(World *w, int group, char ***ret) {
         return 0;
 }
 
-/* A device is open while anyone holds the shared lock of one of its device fds. */
-int world_device_is_open(World *w, const char *address) {
-        _cleanup_free_ char *path = NULL;
+/* 1 if someone holds a lock on the file at `path` (our probe lock goes with the fd), 0 if nobody
+ * does or it does not exist. */
+static int file_is_locked(int dir_fd, const char *path) {
         _cleanup_close_ int fd = -1;
 
-        if (asprintf(&path, "%s/dev/%s", w->state_dir, address) < 0)
-                return -ENOMEM;
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        fd = openat(dir_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return errno == ENOENT ? 0 : negative_errno();
         if (flock(fd, LOCK_EX | LOCK_NB) < 0)
                 return errno == EWOULDBLOCK ? 1 : negative_errno();
-        return 0; /* our probe lock goes with the fd */
+        return 0;
+}
+
+/* Opened through the group API: someone holds the shared lock of one of its device fds. */
+static int device_group_open(World *w, const char *address) {
+        _cleanup_free_ char *path = NULL;
+
+        if (asprintf(&path, "%s/dev/%s", w->state_dir, address) < 0)
+                return -ENOMEM;
+        return file_is_locked(AT_FDCWD, path);
+}
+
+int world_cdev_bound(World *w, const char *name) {
+        _cleanup_free_ char *path = NULL;
+        char buf[16];
+        size_t n = 0;
+        int r;
+
+        if (asprintf(&path, "%s/cdev/%s", w->state_dir, name) < 0)
+                return -ENOMEM;
+        r = read_file_at(path, buf, sizeof buf - 1, &n);
+        if (r < 0)
+                return r;
+        buf[n] = '\0';
+        return streq(buf, "bound\n");
+}
+
+int world_cdev_set_bound(World *w, const char *name) {
+        _cleanup_free_ char *path = NULL;
+
+        if (asprintf(&path, "%s/cdev/%s", w->state_dir, name) < 0)
+                return -ENOMEM;
+        return write_file_at(path, "bound\n", STRLEN("bound\n"));
+}
+
+/* Calls f for each open file of a cdev in the world (its state file still locked by an fd),
+ * with the device's address; stops at the first non-zero answer. The files of cdev fds that are
+ * all closed are removed on the way. */
+static int cdev_files_foreach(World *w, int (*f)(World *w, const char *name, const char *address, void *userdata),
+                              void *userdata) {
+        _cleanup_free_ char *dir = NULL;
+        struct dirent *de;
+        DIR *d;
+        int r = 0;
+
+        if (asprintf(&dir, "%s/cdev", w->state_dir) < 0)
+                return -ENOMEM;
+        d = opendir(dir);
+        if (!d)
+                return errno == ENOENT ? 0 : negative_errno();
+        while (r == 0 && (de = readdir(d))) {
+                char address[PCI_ADDRESS_MAX];
+                const char *at = strchr(de->d_name, '@');
+
+                if (!at || (size_t) (at - de->d_name) >= sizeof address)
+                        continue;
+                memcpy(address, de->d_name, at - de->d_name);
+                address[at - de->d_name] = '\0';
+                r = file_is_locked(dirfd(d), de->d_name);
+                if (r == 0) {
+                        (void) unlinkat(dirfd(d), de->d_name, 0);
+                        continue;
+                }
+                if (r > 0)
+                        r = f(w, de->d_name, address, userdata);
+        }
+        closedir(d);
+        return r;
+}
+
+static int cdev_bound_for(World *w, const char *name, const char *address, void *userdata) {
+        int r;
+
+        if (!streq(address, userdata))
+                return 0;
+        r = world_cdev_bound(w, name);
+        return r == -ENOENT ? 0 : r;
+}
+
+int world_device_cdev_bound(World *w, const char *address) {
+        return cdev_files_foreach(w, cdev_bound_for, (void *) address);
+}
+
+/* A device is open while it is opened through the group API or bound through its cdev (the
+ * kernel's open_count: vfio_df_open() is the bind on the cdev path). */
+int world_device_is_open(World *w, const char *address) {
+        int r;
+
+        r = device_group_open(w, address);
+        if (r != 0)
+                return r;
+        return world_device_cdev_bound(w, address);
+}
+
+/* group->opened_file: the node is held, or a device was opened through it (device fds hold the
+ * group file). */
+int world_group_opened_file(World *w, int group) {
+        _cleanup_strv_free_ char **members = NULL;
+        _cleanup_free_ char *node = NULL;
+        int r;
+
+        if (asprintf(&node, "%s/%d", w->vfio_dir, group) < 0)
+                return -ENOMEM;
+        r = file_is_locked(AT_FDCWD, node);
+        if (r != 0)
+                return r;
+        r = world_group_members(w, group, &members);
+        if (r < 0)
+                return r;
+        for (char **m = members; *m; m++) {
+                r = device_group_open(w, *m);
+                if (r != 0)
+                        return r;
+        }
+        return 0;
 }
 
 /* vf_token->users: the PF's VFs that are open (vfio_pci_core_finish_enable/close_device). */

@@ -11,6 +11,7 @@
 
 #include "kmodel.h"
 #include "macro.h"
+#include "pci-address.h"
 #include "string-util.h"
 #include "sysfs.h"
 
@@ -33,11 +34,17 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(World *, world_free);
 typedef struct FdId {
         KmodelFdKind kind;
         char vfio_dir[PATH_MAX];
-        char name[NAME_MAX + 1]; /* device address, container id, or group number */
+        char name[NAME_MAX + 1]; /* device address, container id, group number, cdev file */
+        char device[PCI_ADDRESS_MAX]; /* the device of a device or cdev fd */
 } FdId;
 
 /* -EBADF if fd is not open; kind KMODEL_FD_OTHER for anything the model did not hand out. */
 int fd_identify(int fd, FdId *ret);
+
+/* Creates a state file from a mkostemp() template (its name written back), shared by every user
+ * of the world, and holds flock(LOCK_SH) on it for the life of the returned fd and its copies:
+ * a model object (container, cdev open file) that lives as long as some fd refers to it. */
+int world_create_held(char *path_template);
 
 /* Opens (creating) a state file readable and writable by every user of the world. */
 int world_open_shared(const char *path, int flags);
@@ -52,8 +59,16 @@ static inline bool driver_is_vfio(const PciDevice *d) {
 
 /* The devices of an IOMMU group, sorted (a NULL-terminated list, never NULL on success). */
 int world_group_members(World *w, int group, char ***ret);
-/* 1 if any device fd of the device is open anywhere, else 0. */
+/* 1 if the device is open anywhere (a device fd from its group, or its cdev bound), else 0. */
 int world_device_is_open(World *w, const char *address);
+/* 1 if the device's cdev is bound by an fd still open somewhere. */
+int world_device_cdev_bound(World *w, const char *address);
+/* 1 if the group's node is held, or a device was opened through it (group->opened_file). */
+int world_group_opened_file(World *w, int group);
+/* An open file of a cdev: .kmodel/cdev/<addr>@<random>, "bound\n" once VFIO_DEVICE_BIND_IOMMUFD
+ * succeeded on it. */
+int world_cdev_bound(World *w, const char *name);
+int world_cdev_set_bound(World *w, const char *name);
 /* The PF's VFs that are open: the kernel's vf_token->users. */
 int world_vf_users(World *w, const PciDevice *pf);
 /* 1 if a device fd of a device in the group is open. */
@@ -77,3 +92,7 @@ int world_group_container(World *w, const char *group, char ret[static NAME_MAX 
 int world_group_set_container(World *w, const char *group, const char *id);
 /* Removes the state of containers that no fd and no group refers to any more. */
 int world_gc_containers(World *w);
+
+/* kmodel.c, for kmodel-cdev.c: vfio_pci_core_match_token_uuid() on a device bound to vfio-pci
+ * (uuid NULL: no token given). */
+int kmodel_match_token(World *w, const PciDevice *d, const Token *uuid);

@@ -73,16 +73,10 @@ int kmodel_open_container(const char *dev_root) {
                 return r;
         if (asprintf(&path, "%s/containers/c-XXXXXX", w->state_dir) < 0)
                 return -ENOMEM;
-        fd = mkostemp(path, O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        (void) fchmod(fd, 0666);
         /* Held for the life of the fd and its copies, so that world_gc_containers() knows. */
-        if (flock(fd, LOCK_SH) < 0) {
-                r = negative_errno();
-                (void) unlink(path);
-                return r;
-        }
+        fd = world_create_held(path);
+        if (fd < 0)
+                return fd;
         r = world_container_write(w, strrchr(path, '/') + 1, &s);
         if (r < 0) {
                 (void) unlink(path);
@@ -324,8 +318,9 @@ static int require_current_token(World *w, const char *device, const char *pf, c
         return 0;
 }
 
-/* vfio_pci_core_match_token_uuid(): `d` is a device bound to vfio-pci. */
-static int validate_vf_token(World *w, const PciDevice *d, const Token *uuid) {
+/* vfio_pci_core_match_token_uuid(): `d` is a device bound to vfio-pci. The group path calls it
+ * from vfio_pci_core_match(), the cdev path from vfio_df_check_token() at the bind. */
+int kmodel_match_token(World *w, const PciDevice *d, const Token *uuid) {
         int r;
 
         if (d->physfn[0]) {
@@ -403,7 +398,7 @@ int kmodel_group_get_device_fd(int group_fd, const char *name) {
                         return r;
                 if (r == 0)
                         continue;
-                r = validate_vf_token(w, d, has_token ? &uuid : NULL);
+                r = kmodel_match_token(w, d, has_token ? &uuid : NULL);
                 if (r < 0)
                         return r;
                 strcpy(address, d->address);
@@ -437,18 +432,28 @@ int kmodel_group_get_device_fd(int group_fd, const char *name) {
         return fd;
 }
 
-/* The device behind a device fd, which must still exist. */
+/* The device behind a device fd (from a group, or a cdev fd that is bound: until then
+ * vfio_device_fops_unl_ioctl() answers EINVAL), which must still exist. */
 static int device_of_fd(int device_fd, FdId *id, World **ret_world, PciDevice **ret_device) {
         _cleanup_(world_freep) World *w = NULL;
         int r;
 
-        r = fd_expect(device_fd, KMODEL_FD_DEVICE, id);
+        r = fd_identify(device_fd, id);
         if (r < 0)
                 return r;
+        if (id->kind != KMODEL_FD_DEVICE && id->kind != KMODEL_FD_CDEV)
+                return -ENOTTY;
         r = world_open(id->vfio_dir, &w);
         if (r < 0)
                 return r;
-        r = world_device(w, id->name, ret_device);
+        if (id->kind == KMODEL_FD_CDEV) {
+                r = world_cdev_bound(w, id->name);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return -EINVAL;
+        }
+        r = world_device(w, id->device, ret_device);
         if (r == -ENOENT)
                 return -ENODEV;
         if (r < 0)

@@ -16,6 +16,12 @@
  *   kmodel_group_get_device_fd(g, name) ioctl(g, VFIO_GROUP_GET_DEVICE_FD, name)
  *   kmodel_device_get_info(d, info)     ioctl(d, VFIO_DEVICE_GET_INFO, info)
  *   kmodel_device_feature(d, ...)       ioctl(d, VFIO_DEVICE_FEATURE, feature)
+ *   kmodel_open_iommufd(dev)            open("<dev>/iommu", O_RDWR)
+ *   kmodel_iommufd_option_get(i, ...)   ioctl(i, IOMMU_OPTION, GET)
+ *   kmodel_open_cdev(dev, n)            open("<dev>/vfio/devices/vfio<n>", O_RDWR)
+ *   kmodel_device_bind_iommufd(d, ...)  ioctl(d, VFIO_DEVICE_BIND_IOMMUFD, bind)
+ *
+ * Device ioctls (get_info, feature) take a device fd from a group or a bound cdev fd alike.
  *
  * The world is a fixture (tests/common/fixture.h): the model is handed the dev root, and learns the
  * topology (PF or VF, the PF of a VF, drivers, IOMMU groups) from the sysfs tree that
@@ -32,6 +38,11 @@
  *     in the kernel;
  *   - a container fd is an fd on its own file under .kmodel/containers/, which holds its state,
  *     with flock(LOCK_SH) so that containers nobody refers to any more can be removed;
+ *   - an iommufd is the node <dev>/iommu itself (the model keeps no IOAS or other object in it);
+ *   - a cdev fd is an fd on its own file .kmodel/cdev/<addr>@<random> (the fixture's node
+ *     <dev>/vfio/devices/vfioN names the device), holding flock(LOCK_SH) for its life; the file
+ *     says "bound" once VFIO_DEVICE_BIND_IOMMUFD succeeded on it, and a bound cdev fd counts as
+ *     an open device (for VF users, "one opener", and the group it keeps busy);
  *   - the PF's VF token lives in .kmodel/<pf>.token, created at random the first time it is
  *     needed, stamped with the PF's driver binding: it lives as long as the PF stays bound to
  *     vfio-pci (a rebind gives a new random token), not as long as any fd.
@@ -40,9 +51,10 @@
  * who holds what are atomic across processes. The kernel log lines vfio-pci would print are kept
  * (kmodel_last_message()) and appended to .kmodel/dmesg.
  *
- * Not modelled: VFIO_GROUP_UNSET_CONTAINER, DMA mapping, the iommufd cdev API, and the detaching of
- * a group from its container when the group closes (a container that once had a group stays
- * usable for VFIO_SET_IOMMU). */
+ * Not modelled: VFIO_GROUP_UNSET_CONTAINER, DMA mapping, iommufd objects (IOAS, HWPT: the cdev is
+ * bound, never attached), the E2BIG of 6.17/6.18 kernels for a bind with a token, and the
+ * detaching of a group from its container when the group closes (a container that once had a
+ * group stays usable for VFIO_SET_IOMMU). */
 
 #include <linux/vfio.h>
 #include <stdbool.h>
@@ -58,6 +70,8 @@ typedef enum KmodelFdKind {
         KMODEL_FD_CONTAINER,
         KMODEL_FD_GROUP,
         KMODEL_FD_DEVICE,
+        KMODEL_FD_IOMMUFD,   /* <dev>/iommu */
+        KMODEL_FD_CDEV,      /* <dev>/vfio/devices/vfioN, bound or not */
 } KmodelFdKind;
 
 int kmodel_open_container(const char *dev_root);
@@ -75,6 +89,15 @@ int kmodel_group_get_device_fd(int group_fd, const char *name);
 int kmodel_device_get_info(int device_fd, struct vfio_device_info *info);
 /* `data` holds argsz - sizeof(struct vfio_device_feature) bytes (may be NULL when that is 0). */
 int kmodel_device_feature(int device_fd, uint32_t flags, uint32_t argsz, const void *data);
+
+int kmodel_open_iommufd(const char *dev_root);
+/* IOMMU_OPTION GET of `option_id` (only IOMMU_OPTION_RLIMIT_MODE is modelled: 0). */
+int kmodel_iommufd_option_get(int iommufd, uint32_t option_id, uint32_t object_id, uint64_t *ret);
+/* vfio_device_fops_cdev_open(): checks nothing but that the device is still there. */
+int kmodel_open_cdev(const char *dev_root, int n);
+/* vfio_df_ioctl_bind_iommufd(): `token` is what token_uuid_ptr points to (NULL for a bad
+ * pointer: EFAULT when the flag asks for it); out_devid is not modelled. */
+int kmodel_device_bind_iommufd(int cdev_fd, uint32_t argsz, uint32_t flags, int iommufd, const Token *token);
 
 /* Which model object an fd is: a KmodelFdKind, or -EBADF if fd is not open. */
 int kmodel_fd_kind(int fd);

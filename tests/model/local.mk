@@ -2,7 +2,7 @@
 # the sysfs/dev fixtures, and the VFIO scenario list run on the model and on a real kernel.
 noinst_LIBRARIES += tests/model/libkmodel.a
 tests_model_libkmodel_a_SOURCES = \
-	tests/model/kmodel.c tests/model/kmodel.h \
+	tests/model/kmodel.c tests/model/kmodel.h tests/model/kmodel-cdev.c \
 	tests/model/kmodel-world.c tests/model/kmodel-world.h \
 	tests/model/vfio-model.c
 tests_model_libkmodel_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/model
@@ -43,7 +43,7 @@ noinst_LIBRARIES += tests/scenarios/libscenarios.a
 tests_scenarios_libscenarios_a_SOURCES = \
 	tests/scenarios/scenarios.c tests/scenarios/scenarios.h \
 	tests/scenarios/scenario-stories.c tests/scenarios/scenario-stories.h \
-	tests/scenarios/scenario-ops.c
+	tests/scenarios/scenario-ops.c tests/scenarios/scenario-cdev.c
 tests_scenarios_libscenarios_a_CPPFLAGS = $(SCENARIO_CPPFLAGS)
 
 noinst_PROGRAMS += tests/scenarios/vfio-scenarios

@@ -6,6 +6,7 @@
  * tests/vfio-tokend-model) uses the model without code of its own. */
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,20 +17,48 @@
 #include "macro.h"
 #include "string-util.h"
 #include "vfio-syscalls.h"
+#include "vfio-uapi.h"
 
-/* The model knows two kinds of node by their path: "<dev>/vfio/vfio" and "<dev>/vfio/<group>". */
+/* A decimal number that is all of s (no sign, no space), or -1. */
+static int parse_index(const char *s) {
+        char *end;
+        long v;
+
+        if (*s < '0' || *s > '9')
+                return -1;
+        errno = 0;
+        v = strtol(s, &end, 10);
+        if (errno != 0 || *end || v > INT32_MAX)
+                return -1;
+        return (int) v;
+}
+
+/* The model knows its nodes by their path: "<dev>/vfio/vfio", "<dev>/vfio/<group>",
+ * "<dev>/iommu" and "<dev>/vfio/devices/vfio<n>". */
 static int model_open_node(const char *path) {
         _cleanup_free_ char *dev_root = NULL;
         const char *leaf;
         size_t n;
-        char *end;
-        long group;
+        int group;
 
         leaf = strrchr(path, '/');
         if (!leaf)
                 return -ENOENT;
         n = leaf - path;
         leaf++;
+        if (streq(leaf, "iommu")) {
+                dev_root = strndup(path, n);
+                return dev_root ? kmodel_open_iommufd(dev_root) : -ENOMEM;
+        }
+        if (n >= STRLEN("/vfio/devices") &&
+            memcmp(path + n - STRLEN("/vfio/devices"), "/vfio/devices", STRLEN("/vfio/devices")) == 0) {
+                int cdev = strncmp(leaf, "vfio", 4) == 0 ? parse_index(leaf + 4) : -1;
+
+                if (cdev < 0)
+                        return -ENOENT;
+                dev_root = strndup(path, n - STRLEN("/vfio/devices"));
+                return dev_root ? kmodel_open_cdev(dev_root, cdev) : -ENOMEM;
+        }
         if (n < STRLEN("/vfio") || memcmp(path + n - STRLEN("/vfio"), "/vfio", STRLEN("/vfio")) != 0)
                 return -ENOENT;
         dev_root = strndup(path, n - STRLEN("/vfio"));
@@ -38,11 +67,10 @@ static int model_open_node(const char *path) {
 
         if (streq(leaf, "vfio"))
                 return kmodel_open_container(dev_root);
-        errno = 0;
-        group = strtol(leaf, &end, 10);
-        if (errno != 0 || end == leaf || *end || leaf[0] == '-' || leaf[0] == '+' || group > INT32_MAX)
+        group = parse_index(leaf);
+        if (group < 0)
                 return -ENOENT;
-        return kmodel_open_group(dev_root, (int) group);
+        return kmodel_open_group(dev_root, group);
 }
 
 /* The model's nodes stand for VFIO's character devices; any other fd is not one. */
@@ -52,9 +80,9 @@ static int model_fstat_is_chr(int fd) {
         r = kmodel_fd_kind(fd);
         if (r < 0)
                 return r;
-        /* As on the kernel: the container and group nodes are character devices, a device fd
-         * is an anonymous inode. */
-        return r == KMODEL_FD_CONTAINER || r == KMODEL_FD_GROUP;
+        /* As on the kernel: the container, group, iommu and cdev nodes are character devices, a
+         * device fd from a group is an anonymous inode. */
+        return r == KMODEL_FD_CONTAINER || r == KMODEL_FD_GROUP || r == KMODEL_FD_IOMMUFD || r == KMODEL_FD_CDEV;
 }
 
 /* The PCI request interrupt (VFIO_PCI_REQ_IRQ_INDEX): the eventfds the holder registered, per
@@ -76,7 +104,13 @@ static int model_set_irqs(int fd, const struct vfio_irq_set *set) {
         r = kmodel_fd_kind(fd);
         if (r < 0)
                 return r;
-        if (r != KMODEL_FD_DEVICE)
+        if (r == KMODEL_FD_CDEV) {
+                struct vfio_device_info info = { .argsz = sizeof info };
+
+                r = kmodel_device_get_info(fd, &info); /* EINVAL until the cdev is bound */
+                if (r < 0)
+                        return r;
+        } else if (r != KMODEL_FD_DEVICE)
                 return -ENOTTY;
         if (set->argsz < sizeof(*set) + sizeof(int32_t) || set->index != VFIO_PCI_REQ_IRQ_INDEX ||
             set->start != 0 || set->count != 1 ||
@@ -116,8 +150,38 @@ int vfio_model_request_release(int device_fd) {
         return n;
 }
 
+/* VFIO_DEVICE_BIND_IOMMUFD: the token is read where token_uuid_ptr points, as copy_from_user()
+ * does. */
+static int model_bind_iommufd(int fd, const VfioBindIommufd *bind) {
+        _cleanup_token_ Token token = {};
+        bool with_token;
+
+        if (!bind)
+                return -EFAULT;
+        with_token = bind->argsz >= sizeof *bind && bind->token_uuid_ptr != 0;
+        if (with_token)
+                memcpy(token.bytes, (const void *) (uintptr_t) bind->token_uuid_ptr, TOKEN_SIZE);
+        return kmodel_device_bind_iommufd(fd, bind->argsz, bind->flags, bind->iommufd, with_token ? &token : NULL);
+}
+
+static int model_iommu_option(int fd, IommuOption *o) {
+        if (!o)
+                return -EFAULT;
+        if (o->size < sizeof *o)
+                return -EINVAL;
+        if (o->reserved)
+                return -EOPNOTSUPP;
+        if (o->op != TOKEND_IOMMU_OPTION_OP_GET)
+                return -EPERM; /* SET needs CAP_SYS_RESOURCE; not modelled */
+        return kmodel_iommufd_option_get(fd, o->option_id, o->object_id, &o->val64);
+}
+
 static int model_ioctl(int fd, unsigned long request, void *arg) {
         switch (request) {
+        case VFIO_DEVICE_BIND_IOMMUFD:
+                return model_bind_iommufd(fd, arg);
+        case TOKEND_IOMMU_OPTION:
+                return model_iommu_option(fd, arg);
         case VFIO_DEVICE_SET_IRQS:
                 return model_set_irqs(fd, arg);
         case VFIO_GET_API_VERSION:

@@ -13,6 +13,7 @@
 #include "fd-util.h"
 #include "kmodel.h"
 #include "scenarios.h"
+#include "vfio-uapi.h"
 
 #define FEATURE_BUF_MAX (sizeof(struct vfio_device_feature) + 16)
 
@@ -94,6 +95,37 @@ static int kernel_device_get_info(int device_fd) {
         return info.flags & VFIO_DEVICE_FLAGS_PCI ? 0 : -EBADFD;
 }
 
+static int kernel_open_iommufd(const char *dev_root) {
+        char path[4096];
+
+        snprintf(path, sizeof path, "%s/iommu", dev_root);
+        return ret_errno(open(path, O_RDWR | O_CLOEXEC | O_NOCTTY));
+}
+
+static int kernel_open_cdev(const char *dev_root, int n) {
+        char node[32];
+
+        snprintf(node, sizeof node, "devices/vfio%d", n);
+        return kernel_open_node(dev_root, node);
+}
+
+/* As a VMM binds a device it opened by its cdev; the token travels by pointer. */
+static int kernel_bind_iommufd(int cdev_fd, int iommufd, const uint8_t *token) {
+        uint8_t t[16];
+        VfioBindIommufd bind = { .argsz = BIND_IOMMUFD_MINSZ, .iommufd = iommufd };
+        int r;
+
+        if (token) {
+                memcpy(t, token, sizeof t);
+                bind.argsz = sizeof bind;
+                bind.flags = VFIO_DEVICE_BIND_FLAG_TOKEN;
+                bind.token_uuid_ptr = (uint64_t) (uintptr_t) t;
+        }
+        r = ret_errno(ioctl(cdev_fd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+        explicit_bzero(t, sizeof t);
+        return r;
+}
+
 const ScenarioOps scenario_ops_kernel = {
         .name = "kernel",
         .open_container = kernel_open_container,
@@ -104,6 +136,9 @@ const ScenarioOps scenario_ops_kernel = {
         .device_feature = kernel_device_feature,
         .device_get_info = kernel_device_get_info,
         .close_fd = close_fd,
+        .open_iommufd = kernel_open_iommufd,
+        .open_cdev = kernel_open_cdev,
+        .bind_iommufd = kernel_bind_iommufd,
 };
 
 static int model_open_container(const char *dev_root) {
@@ -146,6 +181,18 @@ static int model_device_get_info(int device_fd) {
         return info.flags & VFIO_DEVICE_FLAGS_PCI ? 0 : -EBADFD;
 }
 
+static int model_bind_iommufd(int cdev_fd, int iommufd, const uint8_t *token) {
+        Token t = {};
+        int r;
+
+        if (!token)
+                return kmodel_device_bind_iommufd(cdev_fd, BIND_IOMMUFD_MINSZ, 0, iommufd, NULL);
+        memcpy(t.bytes, token, TOKEN_SIZE);
+        r = kmodel_device_bind_iommufd(cdev_fd, sizeof(VfioBindIommufd), VFIO_DEVICE_BIND_FLAG_TOKEN, iommufd, &t);
+        explicit_bzero(&t, sizeof t);
+        return r;
+}
+
 const ScenarioOps scenario_ops_model = {
         .name = "model",
         .open_container = model_open_container,
@@ -156,4 +203,7 @@ const ScenarioOps scenario_ops_model = {
         .device_feature = model_device_feature,
         .device_get_info = model_device_get_info,
         .close_fd = close_fd,
+        .open_iommufd = kmodel_open_iommufd,
+        .open_cdev = kmodel_open_cdev,
+        .bind_iommufd = model_bind_iommufd,
 };

@@ -13,22 +13,8 @@
 #include "scenario-stories.h"
 #include "sysfs.h"
 
-#define SCENARIO_ABORT 1 /* a story stops; its lines so far stand */
-
-#define F_TOKEN VFIO_DEVICE_FEATURE_PCI_VF_TOKEN
-#define F_GET VFIO_DEVICE_FEATURE_GET
-#define F_SET VFIO_DEVICE_FEATURE_SET
-#define F_PROBE VFIO_DEVICE_FEATURE_PROBE
-#define FEATURE_ARGSZ (8 + TOKEN_SIZE) /* sizeof(struct vfio_device_feature) + the token */
-
-/* The fds of one opener: container, group, device. */
-typedef struct Handle {
-        const ScenarioOps *ops;
-        int container, group, device;
-} Handle;
-
-static Handle handle_init(ScenarioCtx *c) {
-        return (Handle) { .ops = c->ops, .container = -1, .group = -1, .device = -1 };
+StoryHandle story_handle_init(ScenarioCtx *c) {
+        return (StoryHandle) { .ops = c->ops, .container = -1, .group = -1, .device = -1 };
 }
 
 static void fd_closep(const ScenarioOps *ops, int *fd) {
@@ -37,46 +23,18 @@ static void fd_closep(const ScenarioOps *ops, int *fd) {
         *fd = -1;
 }
 
-static void handle_close(Handle *h) {
+void story_handle_close(StoryHandle *h) {
         fd_closep(h->ops, &h->device);
         fd_closep(h->ops, &h->group);
         fd_closep(h->ops, &h->container);
 }
 
-static int setup_failed(ScenarioCtx *c, const char *step, int r) {
+int story_setup_failed(ScenarioCtx *c, const char *step, int r) {
         scenario_record(c, c->story, r, step);
         return SCENARIO_ABORT;
 }
 
-/* A setup step: its failure ends the story with a SETUP line. */
-#define SETUP(c, step, expr)                                    \
-        ({                                                      \
-                int _r = (expr);                                \
-                if (_r < 0)                                     \
-                        return setup_failed((c), (step), _r);   \
-                _r;                                             \
-        })
-
-/* A check: one output line. */
-#define CHECK(c, name, expr)                                    \
-        ({                                                      \
-                int _r = (expr);                                \
-                if (_r == SCENARIO_ABORT)                       \
-                        return _r;                              \
-                scenario_record((c), (name), _r, NULL);         \
-                _r;                                             \
-        })
-
-/* A check the rest of the story depends on. */
-#define REQUIRE(c, name, expr)                                  \
-        ({                                                      \
-                int _q = CHECK(c, name, expr);                  \
-                if (_q < 0)                                     \
-                        return SCENARIO_ABORT;                  \
-                _q;                                             \
-        })
-
-static int group_of(ScenarioCtx *c, const char *address) {
+int story_group_of(ScenarioCtx *c, const char *address) {
         _cleanup_(pci_device_freep) PciDevice *d = NULL;
         int r;
 
@@ -87,10 +45,10 @@ static int group_of(ScenarioCtx *c, const char *address) {
 }
 
 /* Container (if wanted) + group + container attached + IOMMU (if wanted): setup steps. */
-static int handle_group(ScenarioCtx *c, Handle *h, const char *address, bool container, bool iommu) {
+static int handle_group(ScenarioCtx *c, StoryHandle *h, const char *address, bool container, bool iommu) {
         int group;
 
-        group = SETUP(c, "find IOMMU group", group_of(c, address));
+        group = SETUP(c, "find IOMMU group", story_group_of(c, address));
         if (container)
                 h->container = SETUP(c, "open container", c->ops->open_container(c->env->dev_root));
         h->group = SETUP(c, "open group", c->ops->open_group(c->env->dev_root, group));
@@ -110,7 +68,7 @@ static void device_name(const char *address, const char *options, char *buf, siz
                 snprintf(buf, size, "%s", address);
 }
 
-static const char *token_option(const Token *t, char buf[static 64]) {
+const char *story_token_option(const Token *t, char buf[static 64]) {
         TokenString s;
 
         token_to_string(t, &s);
@@ -120,7 +78,7 @@ static const char *token_option(const Token *t, char buf[static 64]) {
 
 /* Opens the group of `address` with a container and an IOMMU, then asks for the device by
  * `name`: the device step's result is the check's. */
-static int handle_open_name(ScenarioCtx *c, Handle *h, const char *address, const char *name) {
+static int handle_open_name(ScenarioCtx *c, StoryHandle *h, const char *address, const char *name) {
         int r;
 
         r = handle_group(c, h, address, true, true);
@@ -133,7 +91,7 @@ static int handle_open_name(ScenarioCtx *c, Handle *h, const char *address, cons
         return 0;
 }
 
-static int handle_open(ScenarioCtx *c, Handle *h, const char *address, const char *options) {
+int story_handle_open(ScenarioCtx *c, StoryHandle *h, const char *address, const char *options) {
         char name[256];
 
         device_name(address, options, name, sizeof name);
@@ -142,11 +100,11 @@ static int handle_open(ScenarioCtx *c, Handle *h, const char *address, const cha
 
 /* Opens and closes at once: for checks that only ask whether an open works. */
 static int try_open_name(ScenarioCtx *c, const char *address, const char *name) {
-        Handle h = handle_init(c);
+        StoryHandle h = story_handle_init(c);
         int r;
 
         r = handle_open_name(c, &h, address, name);
-        handle_close(&h);
+        story_handle_close(&h);
         return r;
 }
 
@@ -157,60 +115,60 @@ static int try_open(ScenarioCtx *c, const char *address, const char *options) {
         return try_open_name(c, address, name);
 }
 
-static int try_open_token(ScenarioCtx *c, const char *address, const Token *t) {
+int story_try_open_token(ScenarioCtx *c, const char *address, const Token *t) {
         char opt[64];
 
-        return try_open(c, address, token_option(t, opt));
+        return try_open(c, address, story_token_option(t, opt));
 }
 
-static int feature(ScenarioCtx *c, int fd, uint32_t flags, uint32_t argsz, const Token *t) {
+int story_feature(ScenarioCtx *c, int fd, uint32_t flags, uint32_t argsz, const Token *t) {
         static const uint8_t zero[TOKEN_SIZE];
 
         return c->ops->device_feature(fd, flags, argsz, t ? t->bytes : zero);
 }
 
 /* Sets the PF's token with nothing else open: open plain, SET, close. */
-static int reset_token(ScenarioCtx *c, const Token *t) {
-        Handle h = handle_init(c);
+int story_reset_token(ScenarioCtx *c, const Token *t) {
+        StoryHandle h = story_handle_init(c);
         int r;
 
-        r = handle_open(c, &h, c->env->pf, NULL);
+        r = story_handle_open(c, &h, c->env->pf, NULL);
         if (r == SCENARIO_ABORT)
                 return r;
         if (r < 0) {
-                handle_close(&h);
-                return setup_failed(c, "open PF to reset the token", r);
+                story_handle_close(&h);
+                return story_setup_failed(c, "open PF to reset the token", r);
         }
-        r = feature(c, h.device, F_SET | F_TOKEN, FEATURE_ARGSZ, t);
-        handle_close(&h);
+        r = story_feature(c, h.device, F_SET | F_TOKEN, FEATURE_ARGSZ, t);
+        story_handle_close(&h);
         if (r < 0)
-                return setup_failed(c, "reset the token", r);
+                return story_setup_failed(c, "reset the token", r);
         return 0;
 }
 
 static int story_fresh(ScenarioCtx *c) {
         CHECK(c, "vf-plain-before-set", try_open(c, c->env->vf[0], NULL));
-        CHECK(c, "vf-zero-token-before-set", try_open_token(c, c->env->vf[0], &c->t[0]));
+        CHECK(c, "vf-zero-token-before-set", story_try_open_token(c, c->env->vf[0], &c->t[0]));
         return 0;
 }
 
 static int story_pf_feature(ScenarioCtx *c) {
-        Handle pf = handle_init(c);
+        StoryHandle pf = story_handle_init(c);
 
-        REQUIRE(c, "pf-plain-no-vf-open", handle_open(c, &pf, c->env->pf, NULL));
+        REQUIRE(c, "pf-plain-no-vf-open", story_handle_open(c, &pf, c->env->pf, NULL));
         const int d = pf.device;
         const Token *t = &c->t[1];
 
-        CHECK(c, "pf-feature-probe-set", feature(c, d, F_PROBE | F_SET | F_TOKEN, FEATURE_ARGSZ, NULL));
-        CHECK(c, "pf-feature-get", feature(c, d, F_GET | F_TOKEN, FEATURE_ARGSZ, NULL));
-        CHECK(c, "pf-feature-probe-get", feature(c, d, F_PROBE | F_GET | F_TOKEN, FEATURE_ARGSZ, NULL));
-        CHECK(c, "pf-feature-get-set", feature(c, d, F_GET | F_SET | F_TOKEN, FEATURE_ARGSZ, t));
-        CHECK(c, "pf-feature-set-short", feature(c, d, F_SET | F_TOKEN, FEATURE_ARGSZ - 1, t));
-        CHECK(c, "pf-feature-argsz-below-header", feature(c, d, F_SET | F_TOKEN, 4, t));
-        CHECK(c, "pf-feature-unknown-flag", feature(c, d, F_SET | F_TOKEN | (1u << 19), FEATURE_ARGSZ, t));
-        CHECK(c, "pf-feature-probe-set-no-data", feature(c, d, F_PROBE | F_SET | F_TOKEN, 8, NULL));
-        CHECK(c, "pf-feature-set", feature(c, d, F_SET | F_TOKEN, FEATURE_ARGSZ, t));
-        handle_close(&pf);
+        CHECK(c, "pf-feature-probe-set", story_feature(c, d, F_PROBE | F_SET | F_TOKEN, FEATURE_ARGSZ, NULL));
+        CHECK(c, "pf-feature-get", story_feature(c, d, F_GET | F_TOKEN, FEATURE_ARGSZ, NULL));
+        CHECK(c, "pf-feature-probe-get", story_feature(c, d, F_PROBE | F_GET | F_TOKEN, FEATURE_ARGSZ, NULL));
+        CHECK(c, "pf-feature-get-set", story_feature(c, d, F_GET | F_SET | F_TOKEN, FEATURE_ARGSZ, t));
+        CHECK(c, "pf-feature-set-short", story_feature(c, d, F_SET | F_TOKEN, FEATURE_ARGSZ - 1, t));
+        CHECK(c, "pf-feature-argsz-below-header", story_feature(c, d, F_SET | F_TOKEN, 4, t));
+        CHECK(c, "pf-feature-unknown-flag", story_feature(c, d, F_SET | F_TOKEN | (1u << 19), FEATURE_ARGSZ, t));
+        CHECK(c, "pf-feature-probe-set-no-data", story_feature(c, d, F_PROBE | F_SET | F_TOKEN, 8, NULL));
+        CHECK(c, "pf-feature-set", story_feature(c, d, F_SET | F_TOKEN, FEATURE_ARGSZ, t));
+        story_handle_close(&pf);
         return 0;
 }
 
@@ -218,18 +176,18 @@ static int story_vf_tokens(ScenarioCtx *c) {
         static const char malformed[] = "vf_token=0123456g-89ab-cdef-0123-456789abcdef";
         const char *vf = c->env->vf[0];
         char opt[64], twice[160], buf[160];
-        Handle h = handle_init(c);
+        StoryHandle h = story_handle_init(c);
         TokenString s;
         int r;
 
-        r = reset_token(c, &c->t[1]);
+        r = story_reset_token(c, &c->t[1]);
         if (r != 0)
                 return r;
-        token_option(&c->t[1], opt);
+        story_token_option(&c->t[1], opt);
         token_to_string(&c->t[1], &s);
 
         CHECK(c, "vf-plain", try_open(c, vf, NULL));
-        CHECK(c, "vf-wrong-token", try_open_token(c, vf, &c->t[2]));
+        CHECK(c, "vf-wrong-token", story_try_open_token(c, vf, &c->t[2]));
         CHECK(c, "vf-token-malformed", try_open(c, vf, malformed));
         CHECK(c, "vf-token-short", try_open(c, vf, "vf_token=0123"));
         snprintf(twice, sizeof twice, "%s %s", opt, opt);
@@ -244,110 +202,110 @@ static int story_vf_tokens(ScenarioCtx *c) {
         snprintf(buf, sizeof buf, "%sx", vf);
         CHECK(c, "vf-name-suffix", try_open_name(c, vf, buf));
 
-        REQUIRE(c, "vf-right-token", handle_open(c, &h, vf, opt));
-        CHECK(c, "vf-feature-probe", feature(c, h.device, F_PROBE | F_SET | F_TOKEN, FEATURE_ARGSZ, NULL));
-        CHECK(c, "vf-feature-set", feature(c, h.device, F_SET | F_TOKEN, FEATURE_ARGSZ, &c->t[1]));
-        CHECK(c, "vf-feature-get", feature(c, h.device, F_GET | F_TOKEN, FEATURE_ARGSZ, NULL));
-        handle_close(&h);
+        REQUIRE(c, "vf-right-token", story_handle_open(c, &h, vf, opt));
+        CHECK(c, "vf-feature-probe", story_feature(c, h.device, F_PROBE | F_SET | F_TOKEN, FEATURE_ARGSZ, NULL));
+        CHECK(c, "vf-feature-set", story_feature(c, h.device, F_SET | F_TOKEN, FEATURE_ARGSZ, &c->t[1]));
+        CHECK(c, "vf-feature-get", story_feature(c, h.device, F_GET | F_TOKEN, FEATURE_ARGSZ, NULL));
+        story_handle_close(&h);
         return 0;
 }
 
 static int story_set_while_open(ScenarioCtx *c) {
         const char *vf0 = c->env->vf[0], *vf1 = c->env->vf[1];
-        Handle v = handle_init(c), pf = handle_init(c);
+        StoryHandle v = story_handle_init(c), pf = story_handle_init(c);
         char opt[64], name[160];
         int r;
 
-        r = reset_token(c, &c->t[1]);
+        r = story_reset_token(c, &c->t[1]);
         if (r != 0)
                 return r;
         /* The PF first: once a VF is open, a plain open of the PF is refused. */
-        r = handle_open(c, &pf, c->env->pf, NULL);
+        r = story_handle_open(c, &pf, c->env->pf, NULL);
         if (r != 0) {
-                handle_close(&pf);
-                return r == SCENARIO_ABORT ? r : setup_failed(c, "open PF", r);
+                story_handle_close(&pf);
+                return r == SCENARIO_ABORT ? r : story_setup_failed(c, "open PF", r);
         }
-        r = handle_open(c, &v, vf0, token_option(&c->t[1], opt));
+        r = story_handle_open(c, &v, vf0, story_token_option(&c->t[1], opt));
         if (r != 0) {
-                handle_close(&v);
-                handle_close(&pf);
-                return r == SCENARIO_ABORT ? r : setup_failed(c, "open VF with the token", r);
+                story_handle_close(&v);
+                story_handle_close(&pf);
+                return r == SCENARIO_ABORT ? r : story_setup_failed(c, "open VF with the token", r);
         }
 
-        CHECK(c, "set-while-vf-open", feature(c, pf.device, F_SET | F_TOKEN, FEATURE_ARGSZ, &c->t[2]));
+        CHECK(c, "set-while-vf-open", story_feature(c, pf.device, F_SET | F_TOKEN, FEATURE_ARGSZ, &c->t[2]));
         CHECK(c, "vf-fd-works-after-set", c->ops->device_get_info(v.device));
-        CHECK(c, "vf-old-token-after-set", try_open_token(c, vf1, &c->t[1]));
-        device_name(vf0, token_option(&c->t[1], opt), name, sizeof name);
+        CHECK(c, "vf-old-token-after-set", story_try_open_token(c, vf1, &c->t[1]));
+        device_name(vf0, story_token_option(&c->t[1], opt), name, sizeof name);
         r = c->ops->get_device_fd(v.group, name);
         CHECK(c, "vf-second-fd-old-token-after-set", r < 0 ? r : c->ops->close_fd(r));
-        CHECK(c, "vf-new-token-after-set", try_open_token(c, vf1, &c->t[2]));
-        device_name(vf0, token_option(&c->t[2], opt), name, sizeof name);
+        CHECK(c, "vf-new-token-after-set", story_try_open_token(c, vf1, &c->t[2]));
+        device_name(vf0, story_token_option(&c->t[2], opt), name, sizeof name);
         r = c->ops->get_device_fd(v.group, name);
         CHECK(c, "vf-second-fd-new-token-after-set", r < 0 ? r : c->ops->close_fd(r));
 
-        handle_close(&pf);
+        story_handle_close(&pf);
         CHECK(c, "pf-reopen-plain-with-vf-open", try_open(c, c->env->pf, NULL));
-        CHECK(c, "pf-reopen-stale-token-with-vf-open", try_open_token(c, c->env->pf, &c->t[1]));
-        CHECK(c, "pf-reopen-new-token-with-vf-open", try_open_token(c, c->env->pf, &c->t[3]));
+        CHECK(c, "pf-reopen-stale-token-with-vf-open", story_try_open_token(c, c->env->pf, &c->t[1]));
+        CHECK(c, "pf-reopen-new-token-with-vf-open", story_try_open_token(c, c->env->pf, &c->t[3]));
         r = CHECK(c, "pf-reopen-current-token-with-vf-open",
-                  handle_open(c, &pf, c->env->pf, token_option(&c->t[2], opt)));
+                  story_handle_open(c, &pf, c->env->pf, story_token_option(&c->t[2], opt)));
         if (r == 0)
                 CHECK(c, "pf-set-after-reopen-with-vf-open",
-                      feature(c, pf.device, F_SET | F_TOKEN, FEATURE_ARGSZ, &c->t[3]));
-        handle_close(&pf);
+                      story_feature(c, pf.device, F_SET | F_TOKEN, FEATURE_ARGSZ, &c->t[3]));
+        story_handle_close(&pf);
         if (r == 0)
-                CHECK(c, "vf-open-no-pf-fd", try_open_token(c, vf1, &c->t[3]));
-        handle_close(&v);
+                CHECK(c, "vf-open-no-pf-fd", story_try_open_token(c, vf1, &c->t[3]));
+        story_handle_close(&v);
         return 0;
 }
 
 static int story_pf_token_open(ScenarioCtx *c) {
-        Handle h = handle_init(c);
+        StoryHandle h = story_handle_init(c);
         char opt[64], name[160];
         int r;
 
-        CHECK(c, "pf-token-open-no-vf-open", try_open_token(c, c->env->pf, &c->t[4]));
-        CHECK(c, "vf-token-set-by-pf-open", try_open_token(c, c->env->vf[0], &c->t[4]));
+        CHECK(c, "pf-token-open-no-vf-open", story_try_open_token(c, c->env->pf, &c->t[4]));
+        CHECK(c, "vf-token-set-by-pf-open", story_try_open_token(c, c->env->vf[0], &c->t[4]));
 
         r = handle_group(c, &h, c->env->pf, false, false);
         if (r != 0)
                 return r;
-        device_name(c->env->pf, token_option(&c->t[5], opt), name, sizeof name);
+        device_name(c->env->pf, story_token_option(&c->t[5], opt), name, sizeof name);
         r = c->ops->get_device_fd(h.group, name);
         CHECK(c, "pf-token-open-no-container", r < 0 ? r : c->ops->close_fd(r));
-        handle_close(&h);
-        CHECK(c, "vf-token-set-by-failed-pf-open", try_open_token(c, c->env->vf[0], &c->t[5]));
+        story_handle_close(&h);
+        CHECK(c, "vf-token-set-by-failed-pf-open", story_try_open_token(c, c->env->vf[0], &c->t[5]));
         return 0;
 }
 
 static int story_groups(ScenarioCtx *c) {
-        Handle h = handle_init(c);
+        StoryHandle h = story_handle_init(c);
         char opt[64];
         int group, r;
 
         /* One opener per group node. */
         r = handle_group(c, &h, c->env->pf, true, false);
         if (r != 0) {
-                handle_close(&h);
+                story_handle_close(&h);
                 return r;
         }
-        group = group_of(c, c->env->pf);
+        group = story_group_of(c, c->env->pf);
         r = c->ops->open_group(c->env->dev_root, group);
         CHECK(c, "group-open-twice", r < 0 ? r : c->ops->close_fd(r));
-        handle_close(&h);
+        story_handle_close(&h);
 
         /* A device fd keeps its group busy after the group fd is closed. */
-        r = reset_token(c, &c->t[1]);
+        r = story_reset_token(c, &c->t[1]);
         if (r != 0)
                 return r;
-        r = handle_open(c, &h, c->env->vf[0], token_option(&c->t[1], opt));
+        r = story_handle_open(c, &h, c->env->vf[0], story_token_option(&c->t[1], opt));
         if (r != 0) {
-                handle_close(&h);
-                return r == SCENARIO_ABORT ? r : setup_failed(c, "open VF with the token", r);
+                story_handle_close(&h);
+                return r == SCENARIO_ABORT ? r : story_setup_failed(c, "open VF with the token", r);
         }
         fd_closep(c->ops, &h.group);
         fd_closep(c->ops, &h.container);
-        group = group_of(c, c->env->vf[0]);
+        group = story_group_of(c, c->env->vf[0]);
         r = c->ops->open_group(c->env->dev_root, group);
         CHECK(c, "group-busy-while-device-open", r < 0 ? r : c->ops->close_fd(r));
         fd_closep(c->ops, &h.device);
@@ -360,40 +318,40 @@ static int story_groups(ScenarioCtx *c) {
                 return r;
         r = c->ops->get_device_fd(h.group, c->env->pf);
         CHECK(c, "device-no-container", r < 0 ? r : c->ops->close_fd(r));
-        handle_close(&h);
+        story_handle_close(&h);
         r = handle_group(c, &h, c->env->pf, true, false);
         if (r != 0) {
-                handle_close(&h);
+                story_handle_close(&h);
                 return r;
         }
         r = c->ops->get_device_fd(h.group, c->env->pf);
         CHECK(c, "device-no-iommu", r < 0 ? r : c->ops->close_fd(r));
-        handle_close(&h);
+        story_handle_close(&h);
         r = handle_group(c, &h, c->env->pf, true, true);
         if (r != 0) {
-                handle_close(&h);
+                story_handle_close(&h);
                 return r;
         }
         r = c->ops->get_device_fd(h.group, c->env->vf[0]);
         CHECK(c, "device-name-other-group", r < 0 ? r : c->ops->close_fd(r));
-        handle_close(&h);
+        story_handle_close(&h);
         return 0;
 }
 
 static int story_other_driver(ScenarioCtx *c) {
         CHECK(c, "vf-other-driver-pf-plain", try_open(c, c->env->other_vf, NULL));
-        CHECK(c, "vf-other-driver-pf-token", try_open_token(c, c->env->other_vf, &c->t[1]));
+        CHECK(c, "vf-other-driver-pf-token", story_try_open_token(c, c->env->other_vf, &c->t[1]));
         return 0;
 }
 
 static int story_plain_device(ScenarioCtx *c) {
-        Handle h = handle_init(c);
+        StoryHandle h = story_handle_init(c);
 
-        REQUIRE(c, "plain-device-open", handle_open(c, &h, c->env->plain, NULL));
+        REQUIRE(c, "plain-device-open", story_handle_open(c, &h, c->env->plain, NULL));
         CHECK(c, "plain-device-feature-probe",
-              feature(c, h.device, F_PROBE | F_SET | F_TOKEN, FEATURE_ARGSZ, NULL));
-        handle_close(&h);
-        CHECK(c, "plain-device-token", try_open_token(c, c->env->plain, &c->t[1]));
+              story_feature(c, h.device, F_PROBE | F_SET | F_TOKEN, FEATURE_ARGSZ, NULL));
+        story_handle_close(&h);
+        CHECK(c, "plain-device-token", story_try_open_token(c, c->env->plain, &c->t[1]));
         return 0;
 }
 
@@ -409,6 +367,14 @@ const ScenarioStory scenario_stories[] = {
         { "other-driver", story_other_driver, NEEDS_OTHER_VF, "vf-other-driver-pf-plain",
           "vf-other-driver-pf-token" },
         { "plain-device", story_plain_device, NEEDS_PLAIN, "plain-device-open", "plain-device-token" },
+        /* The iommufd cdev API (scenario-cdev.c), on kernels that have it. */
+        { "cdev-pf", story_cdev_pf, NEEDS_CDEV, "cdev-pf-bind-plain", "cdev-pf-rebind-current-token" },
+        { "cdev-pf-token-bind", story_cdev_pf_token_bind, NEEDS_CDEV, "cdev-pf-token-bind-no-vf",
+          "cdev-vf-token-set-by-pf-bind" },
+        { "cdev-second-bind", story_cdev_second_bind, NEEDS_CDEV, "cdev-pf-second-bind-token",
+          "cdev-bind-container-as-iommufd" },
+        { "group-pf-cdev-vf", story_group_pf_cdev_vf, NEEDS_CDEV, "group-pf-cdev-vf-plain",
+          "group-pf-cdev-pf-bind" },
 };
 
 const size_t scenario_n_stories = ELEMENTSOF(scenario_stories);

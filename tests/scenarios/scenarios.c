@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <linux/vfio.h>
 
@@ -88,6 +89,37 @@ static const Expectation expectations[] = {
         { "plain-device-open", 0, "source: a device that is neither PF nor VF, plain" },
         { "plain-device-feature-probe", -ENOTTY, "source: ... FEATURE (no vf_token)" },
         { "plain-device-token", -EINVAL, "source: ... with a token (not a PF or VF)" },
+        /* story_cdev_pf (drivers/vfio/device_cdev.c; Linux 6.19+ for the token flag) */
+        { "cdev-pf-bind-plain", 0, "source: PF bind without a token, no VF open" },
+        { "cdev-pf-feature-probe-set", 0, "source: FEATURE PROBE|SET|PCI_VF_TOKEN on a bound PF cdev" },
+        { "cdev-pf-feature-set", 0, "source: SET on a bound PF cdev" },
+        { "cdev-ioctl-before-bind", -EINVAL, "source: vfio_device_fops_unl_ioctl() !access_granted" },
+        { "cdev-pf-bind-second-fd", -EINVAL, "source: vfio_df_open() one opener per cdev" },
+        { "cdev-pf-group-open-while-bound", -EBUSY, "source: vfio_group_fops_open() cdev_device_open_cnt" },
+        { "cdev-vf-bind-plain", -EACCES, "issue 13: VF bind without a token" },
+        { "cdev-vf-bind-wrong-token", -EACCES, "issue 13: VF bind with a wrong token" },
+        { "cdev-vf-bind-right-token", 0, "issue 13: VF bind with the right token" },
+        { "cdev-vf-feature-probe", -ENOTTY, "source: vfio_pci_core_feature_token() on a VF" },
+        { "cdev-vf-group-open-right-token", 0, "issue 13: a VF of a cdev-bound PF opens through its group" },
+        { "cdev-pf-set-while-vf-bound", 0, "source: SET while a VF is bound" },
+        { "cdev-vf-fd-works-after-set", 0, "source: ...the bound VF keeps working" },
+        { "cdev-vf-bind-old-token-after-set", -EACCES, "source: after that: VF bind with the old token" },
+        { "cdev-vf-bind-new-token-after-set", 0, "source: after that: VF bind with the new token" },
+        { "cdev-pf-rebind-plain-with-vf-open", -EACCES, "source: PF let go while a VF is bound, rebind plain" },
+        { "cdev-pf-rebind-stale-token-with-vf-open", -EACCES, "source: ... with a stale token" },
+        { "cdev-pf-rebind-current-token", 0, "source: ... with the current token" },
+        /* story_cdev_pf_token_bind */
+        { "cdev-pf-token-bind-no-vf", 0, "source: PF bind with a token, no VF open" },
+        { "cdev-vf-token-set-by-pf-bind", 0, "source: ... and the token becomes it" },
+        /* story_cdev_second_bind */
+        { "cdev-pf-second-bind-token", -EINVAL, "source: a second bind of a bound PF, with a token" },
+        { "cdev-vf-token-set-by-second-bind", 0, "source: vfio_df_check_token() before vfio_df_open()" },
+        { "cdev-bind-container-as-iommufd", -EBADFD, "source: iommufd_ctx_from_fd() of another file" },
+        /* story_group_pf_cdev_vf */
+        { "group-pf-cdev-vf-plain", -EACCES, "source: VF bind without a token, PF held by its group" },
+        { "group-pf-cdev-vf-right-token", 0, "source: VF bind with the token SET through the group" },
+        { "group-pf-cdev-vf-blocks-group", -EBUSY, "source: vfio_group_fops_open() cdev_device_open_cnt" },
+        { "group-pf-cdev-pf-bind", -EBUSY, "source: vfio_device_block_group() of the held PF group" },
 };
 
 void scenario_record(ScenarioCtx *c, const char *name, int result, const char *step) {
@@ -112,6 +144,8 @@ static bool story_runs(const ScenarioEnv *env, size_t i) {
         if ((scenario_stories[i].needs & NEEDS_OTHER_VF) && !env->other_vf)
                 return false;
         if ((scenario_stories[i].needs & NEEDS_PLAIN) && !env->plain)
+                return false;
+        if ((scenario_stories[i].needs & NEEDS_CDEV) && !env->cdev)
                 return false;
         return true;
 }
@@ -270,6 +304,16 @@ int scenario_env_discover(ScenarioEnv *env, const char *pf, ScenarioStorage *sto
         return 0;
 }
 
+bool scenario_env_has_cdev(const ScenarioEnv *env) {
+        _cleanup_(pci_device_freep) PciDevice *d = NULL;
+        char path[4096];
+
+        snprintf(path, sizeof path, "%s/iommu", env->dev_root);
+        if (access(path, F_OK) < 0)
+                return false;
+        return sysfs_device_read(env->sys_root, env->pf, &d) >= 0 && d->vfio_cdev >= 0;
+}
+
 void scenario_storage_free(ScenarioStorage *storage) {
         for (size_t i = 0; i < ELEMENTSOF(storage->strings); i++)
                 storage->strings[i] = mfree(storage->strings[i]);
@@ -299,6 +343,7 @@ int scenario_fixture_setup(Fixture *f, ScenarioEnv *env) {
                 .vf = { "0000:01:00.1", "0000:01:00.2" },
                 .other_vf = "0000:02:00.1",
                 .plain = "0000:03:00.0",
+                .cdev = true,
         };
         return 0;
 }

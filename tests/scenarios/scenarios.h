@@ -30,6 +30,12 @@ typedef struct ScenarioOps {
         int (*device_feature)(int device_fd, uint32_t flags, uint32_t argsz, const uint8_t data[16]);
         int (*device_get_info)(int device_fd);                /* 0 if a vfio-pci device answers */
         int (*close_fd)(int fd);
+        /* The iommufd cdev API (Linux 6.6+, tokens at bind 6.19+): open("<dev>/iommu"),
+         * open("<dev>/vfio/devices/vfio<n>"), VFIO_DEVICE_BIND_IOMMUFD (with
+         * VFIO_DEVICE_BIND_FLAG_TOKEN and the token when `token` is not NULL). */
+        int (*open_iommufd)(const char *dev_root);
+        int (*open_cdev)(const char *dev_root, int n);
+        int (*bind_iommufd)(int cdev_fd, int iommufd, const uint8_t *token);
 } ScenarioOps;
 
 extern const ScenarioOps scenario_ops_kernel; /* real ioctls */
@@ -44,6 +50,7 @@ typedef struct ScenarioEnv {
         const char *other_vf; /* optional: a VF on vfio-pci whose PF is on another driver */
         const char *plain;    /* optional: a device on vfio-pci that is neither PF nor VF */
         bool basic;           /* run only the stories that need pf and vf[] */
+        bool cdev;            /* also the stories of the iommufd cdev API (the kernel has it) */
 } ScenarioEnv;
 
 #define SCENARIO_CHECKS_MAX 128
@@ -86,6 +93,9 @@ typedef struct ScenarioStorage {
 } ScenarioStorage;
 int scenario_env_discover(ScenarioEnv *env, const char *pf, ScenarioStorage *storage);
 void scenario_storage_free(ScenarioStorage *storage);
+/* Whether the kernel has the iommufd cdev API for env's PF: <dev>/iommu and the PF's
+ * <sys>/.../vfio-dev/vfioN. */
+bool scenario_env_has_cdev(const ScenarioEnv *env);
 
 /* The model's world for the scenarios, built in a fixture (tests/common/fixture.h): PF
  * 0000:01:00.0 with VFs .1/.2 on vfio-pci, a VF 0000:02:00.1 on vfio-pci under a PF on "nvme",

@@ -29,6 +29,9 @@ static void usage(FILE *out) {
               "  --other-vf=ADDR  a VF on vfio-pci whose PF is on another driver (kernel)\n"
               "  --plain=ADDR     a device on vfio-pci that is neither PF nor VF (kernel)\n"
               "  --basic          only the checks that need the PF and its two VFs\n"
+              "  --cdev=yes|no|auto  run the stories of the iommufd cdev API (auto, the default:\n"
+              "                   on the model always, on a kernel when /dev/iommu and the PF's\n"
+              "                   cdev exist; yes fails on a kernel without them)\n"
               "  --expected       print the expected results instead of running\n"
               "  --check          compare with the expected results: differences on stderr,\n"
               "                   exit status 1 if there are any\n",
@@ -37,7 +40,7 @@ static void usage(FILE *out) {
 
 int main(int argc, char **argv) {
         enum { ARG_BACKEND = 0x100, ARG_BASE, ARG_PF, ARG_OTHER_VF, ARG_PLAIN, ARG_DEV, ARG_SYS, ARG_BASIC,
-               ARG_EXPECTED, ARG_CHECK };
+               ARG_CDEV, ARG_EXPECTED, ARG_CHECK };
         static const struct option options[] = {
                 { "backend", required_argument, NULL, ARG_BACKEND },
                 { "base", required_argument, NULL, ARG_BASE },
@@ -47,13 +50,14 @@ int main(int argc, char **argv) {
                 { "dev", required_argument, NULL, ARG_DEV },
                 { "sys", required_argument, NULL, ARG_SYS },
                 { "basic", no_argument, NULL, ARG_BASIC },
+                { "cdev", required_argument, NULL, ARG_CDEV },
                 { "expected", no_argument, NULL, ARG_EXPECTED },
                 { "check", no_argument, NULL, ARG_CHECK },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
         const char *backend = NULL, *base = NULL, *pf = NULL, *other_vf = NULL, *plain = NULL;
-        const char *dev = "/dev", *sys = "/sys";
+        const char *dev = "/dev", *sys = "/sys", *cdev = "auto";
         bool basic = false, expected = false, check = false;
         _cleanup_(fixture_freep) Fixture *f = NULL;
         ScenarioStorage storage = {};
@@ -88,6 +92,9 @@ int main(int argc, char **argv) {
                 case ARG_BASIC:
                         basic = true;
                         break;
+                case ARG_CDEV:
+                        cdev = optarg;
+                        break;
                 case ARG_EXPECTED:
                         expected = true;
                         break;
@@ -101,7 +108,7 @@ int main(int argc, char **argv) {
                         usage(stderr);
                         return 2;
                 }
-        if (optind < argc || !backend) {
+        if (optind < argc || !backend || (!streq(cdev, "yes") && !streq(cdev, "no") && !streq(cdev, "auto"))) {
                 usage(stderr);
                 return 2;
         }
@@ -143,6 +150,17 @@ int main(int argc, char **argv) {
                 return 2;
         }
         env.basic = basic;
+        if (streq(cdev, "no"))
+                env.cdev = false;
+        else if (streq(backend, "kernel")) {
+                env.cdev = scenario_env_has_cdev(&env);
+                if (!env.cdev && streq(cdev, "yes")) {
+                        fprintf(stderr, "--cdev=yes: no %s/iommu, or no cdev for %s under %s\n", env.dev_root,
+                                env.pf, env.sys_root);
+                        scenario_storage_free(&storage);
+                        return 2;
+                }
+        }
 
         if (expected) {
                 scenarios_print_expected(&env, stdout);

@@ -23,7 +23,6 @@ unit_tests = \
 	tests/unit/test-lease \
 	tests/unit/test-polkit \
 	tests/unit/test-bus \
-	tests/unit/test-bus-polkit \
 	tests/unit/test-setup \
 	tests/unit/test-qemu-args
 
