@@ -23,6 +23,7 @@ unit_tests = \
 	tests/unit/test-lease \
 	tests/unit/test-polkit \
 	tests/unit/test-bus \
+	tests/unit/test-bus-polkit \
 	tests/unit/test-setup \
 	tests/unit/test-qemu-args
 
@@ -46,3 +47,6 @@ check-valgrind: $(unit_tests)
 		bash $(srcdir)/tests/unit/run-valgrind.sh $(unit_tests)
 .PHONY: check-valgrind
 dist_noinst_SCRIPTS += tests/unit/run-valgrind.sh
+
+# What the two bus-face test programs share.
+EXTRA_DIST += tests/unit/test-bus.h
