@@ -21,7 +21,6 @@ bin_PROGRAMS += client/vfio-tokenctl
 client_vfio_tokenctl_SOURCES = \
 	client/vfio-tokenctl.c client/tokenctl.h \
 	client/tokenctl-error.c \
-	client/device-address.c client/device-address.h \
 	client/tokenctl-show.c \
 	client/tokenctl-manage.c \
 	client/bus-props.c client/bus-props.h \

@@ -17,10 +17,10 @@
 
 #include <systemd/sd-bus.h>
 
-#include "device-address.h"
 #include "io-util.h"
 #include "json-out.h"
 #include "macro.h"
+#include "pci-address.h"
 #include "string-util.h"
 #include "tokenctl.h"
 #include "vfio-token.h"
@@ -281,7 +281,7 @@ static int check_args(const Verb *verb, int n_args, char **args) {
         if (arg_token_fd >= 0 && !streq(verb->name, "acquire") && !streq(verb->name, "exec"))
                 return tokenctl_usage_error("--token-fd is only for 'acquire' and 'exec'");
 
-        if (verb->device_arg && n_args > 0 && !device_address_is_valid(args[1]))
+        if (verb->device_arg && n_args > 0 && !pci_address_is_valid(args[1]))
                 return tokenctl_usage_error("invalid PCI address '%s' (expected DDDD:BB:DD.F)", args[1]);
         if (streq(verb->name, "release") && !is_lease_number(args[1]) && !sd_bus_object_path_is_valid(args[1]))
                 return tokenctl_usage_error("not a lease number or D-Bus object path: %s", args[1]);

@@ -205,6 +205,13 @@ static int method_rotate(sd_bus_message *m, void *userdata, sd_bus_error *error)
         return sd_bus_reply_method_return(m, "t", pf->token_generation + 1);
 }
 
+/* Retry(): the PF's state, as after an attempt that changed nothing. */
+static int method_retry(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        FakePf *pf = userdata;
+
+        return sd_bus_reply_method_return(m, "s", pf->state);
+}
+
 static int method_release(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         FakeLease *l = userdata;
 
@@ -254,6 +261,7 @@ static const sd_bus_vtable pf_vtable[] = {
         SD_BUS_PROPERTY("Api", "s", NULL, offsetof(FakePf, api), 0),
         SD_BUS_PROPERTY("State", "s", NULL, offsetof(FakePf, state), 0),
         SD_BUS_METHOD("Rotate", "b", "t", method_rotate, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Retry", "", "s", method_retry, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };
 

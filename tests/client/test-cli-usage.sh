@@ -137,6 +137,8 @@ expect 2 "too few arguments for 'exec'" exec 0000:3b:02.0
 expect 2 "too few arguments for 'exec'" exec 0000:3b:02.0 --
 expect 2 "too few arguments for 'rotate'" rotate
 expect 2 "too few arguments for 'release'" release
+expect 2 "too few arguments for 'retry'" retry
+expect 2 "too many arguments for 'retry'" retry 0000:3b:00.0 0000:3b:00.1
 expect 2 '--hold is only for' --hold list
 expect 2 '--hold is only for' exec --hold 0000:3b:02.0 -- true
 expect 2 '--force is only for' acquire --force 0000:3b:02.0
@@ -151,6 +153,7 @@ for bad in 0000:1:00.1 3b:02.0 000:3b:02.0 000000000:3b:02.0 0000:3b:20.0 0000:3
 done
 expect 2 "invalid PCI address 'x'" status x
 expect 2 "invalid PCI address 'x'" --no-ask-password rotate --force x
+expect 2 "invalid PCI address 'x'" --no-ask-password retry x
 expect 2 "invalid PCI address 'x'" --no-ask-password exec x -- true
 expect 2 "invalid PCI address 'x'" --no-ask-password exec --token-fd=3 x -- true
 # --token-fd
@@ -326,6 +329,11 @@ EOF
                 <<<'{"device":"0000:3b:02.1","pf_path":"'$pf'","token_generation":4}'
         expect_output "$a" --no-ask-password --json -q rotate --force 0000:3b:00.0 \
                 <<<'{"device":"0000:3b:00.0","pf_path":"'$pf'","token_generation":4}'
+        expect_output "$a" --no-ask-password retry 0000:3b:02.1 <<<ready
+        expect_output "$a" --no-ask-password retry 0000:af:00.0 <<<locked
+        expect_output "$a" --no-ask-password -q retry 0000:af:00.0 </dev/null
+        expect_output "$a" --no-ask-password --json retry 0000:af:00.0 \
+                <<<'{"device":"0000:af:00.0","pf_path":"'$pf2'","state":"locked"}'
         expect_output "$a" release "$lease" </dev/null
         # By number: looked up among the leases the PFs list.
         expect_output "$a" release 1 </dev/null
@@ -341,6 +349,8 @@ EOF
         expect 4 "$acq 0000:99:00.0: 0000:99:00.0 is not a managed" \
                 "$a" --no-ask-password acquire 0000:99:00.0
         expect 4 "failed to look up 0000:99:00.0: 0000:99:00.0 is not a managed" "$a" status 0000:99:00.0
+        expect 4 "failed to look up 0000:99:00.0: 0000:99:00.0 is not a managed" \
+                "$a" --no-ask-password retry 0000:99:00.0
         expect 4 "failed to release ${lease}_gone: Unknown object" "$a" release "${lease}_gone"
         expect 4 "no lease 9 \\(see 'vfio-tokenctl leases'\\)$" "$a" release 9
         expect 4 "no lease 01 " "$a" release 01

@@ -12,7 +12,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 man=$srcdir/man/vfio-tokenctl.1
-verbs=(list status leases acquire rotate)
+verbs=(list status leases acquire rotate retry)
 
 failures=0
 checks=0
@@ -101,6 +101,7 @@ compare status status 0000:3b:02.1
 compare leases leases
 compare acquire acquire 0000:3b:02.0
 compare rotate rotate --force 0000:3b:00.0
+compare retry retry 0000:af:00.0
 
 echo "$((checks - failures))/$checks checks passed"
 [[ $failures -eq 0 ]]
