@@ -29,6 +29,12 @@ unset DBUS_SESSION_BUS_ADDRESS
 # Timestamps in a fixed zone.
 export TZ=UTC
 
+# sub_make ARGS...: make in the build tree, as if run there by hand (not as part of the make
+# that runs the tests: none of its flags, jobserver or directory messages).
+sub_make() {
+        env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory -s -C "$builddir" "$@"
+}
+
 # start_bus: a dbus-daemon of our own (anyone may own any name); sets address. Returns 1 if
 # there is no dbus-daemon.
 start_bus() {

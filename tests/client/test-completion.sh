@@ -118,14 +118,15 @@ fi
 
 # Installed where the shells look: the directories configure chose.
 stage=$tmp/stage
-if env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$builddir" DESTDIR="$stage" \
-        install-dist_bashcompletionDATA install-dist_zshcompletionDATA >"$tmp/install.out" 2>&1; then
+if sub_make DESTDIR="$stage" install-dist_bashcompletionDATA install-dist_zshcompletionDATA \
+        >"$tmp/install.out" 2>&1; then
         for f in vfio-tokenctl _vfio-tokenctl; do
                 checks=$((checks + 1))
-                dir=$(make -s -C "$builddir" --no-print-directory -f - print-dirs <<MK 2>/dev/null || true
+                # The directory as the Makefile has it, variables expanded.
+                dir=$(sub_make -f - print-dir <<MK 2>/dev/null || true
 include Makefile
-print-dirs:
-	@echo \$(DESTDIR)\$(\$(if \$(filter _%,$f),zsh,bash)completiondir)
+print-dir:
+	@echo \$(\$(if \$(filter _%,$f),zsh,bash)completiondir)
 MK
 )
                 if [[ -n $dir && -f $stage$dir/$f ]] && cmp -s "$stage$dir/$f" "$srcdir/client/completion/$f"; then

@@ -32,8 +32,8 @@ check() { # WHAT COMMAND...
 
 # Only what a library user gets; from the Makefile's own install rules, not a copy of them.
 stage=$tmp/stage
-env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$builddir" DESTDIR="$stage" \
-        install-libLIBRARIES install-includeHEADERS install-pkgconfigDATA >"$tmp/install.out" 2>&1 ||
+sub_make DESTDIR="$stage" install-libLIBRARIES install-includeHEADERS install-pkgconfigDATA \
+        >"$tmp/install.out" 2>&1 ||
         { echo "FAIL: make install: $(cat "$tmp/install.out")"; exit 1; }
 pc=$(find "$stage" -name vfio-token.pc)
 [[ -n $pc ]] || { echo "FAIL: vfio-token.pc not installed"; exit 1; }
