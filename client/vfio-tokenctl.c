@@ -77,7 +77,7 @@ static void help(void) {
                "     --json                 Print JSON (keys in snake_case, see vfio-tokenctl(1))\n"
                "     --no-legend            Do not print the column headings and the footer\n"
                "     --no-pager             Accepted for systemd's tools' sake: there is no pager\n"
-               "  -q --quiet                Print no informational output (rotate: no generation)\n"
+               "  -q --quiet                Print no informational output (rotate, retry: nothing)\n"
                "     --no-ask-password      Do not ask for authentication\n"
                "     --token-fd=FD          acquire: write the token to FD instead of stdout;\n"
                "                            exec: give it to CMD on FD instead of in the environment\n"
