@@ -6,7 +6,9 @@
 #
 # Usage: fetch-kernels.sh [--no-install] [SERIES|PACKAGE...]
 #   SERIES is 6.1 (bookworm's linux-image-6.1.0-N-amd64) or 6.12 (bookworm-security's
-#   linux-image-6.12.N+deb12-amd64); PACKAGE is an exact linux-image-*-amd64 name.
+#   linux-image-6.12.N+deb12-amd64); PACKAGE is an exact linux-image-*-amd64 name. 7.3 (or its
+#   version, 7.3.N-iommufd) is the suite's own kernel with IOMMUFD, built from Debian's
+#   linux-source-7.3 by build-kernel-7.3.sh (with --no-install: only if already built).
 #   Default: $VM_KERNELS, else "6.1 6.12".
 # Prints the kernel version of each prepared kernel on stdout, one per line, in argument order;
 # progress goes to stderr. Idempotent: a series already in the cache is reused as is (no
@@ -167,6 +169,14 @@ exec 9>"$cache/.lock"
 flock 9
 out=()
 for a in "${args[@]}"; do
+        case $a in
+        7.3|7.3.*-iommufd)
+                kver=$("$here/build-kernel-7.3.sh" $([ $install = yes ] || echo --cached)) ||
+                        die "kernel 7.3 (IOMMUFD) not available$([ $install = yes ] || echo ": not built (tests/vm/build-kernel-7.3.sh)")"
+                [ "$a" = 7.3 ] || [ "$a" = "$kver" ] || die "kernel $a not available (built: $kver)"
+                out+=("$kver")
+                continue ;;
+        esac
         if re=$(series_regex "$a"); then
                 :
         elif [[ $a =~ ^linux-image-.*-amd64$ ]]; then

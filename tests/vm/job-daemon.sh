@@ -11,6 +11,8 @@
 #     same token granted; then the same after a crash injected between the steps of a rotation
 #     (tests/vfio-tokend-crashpoints, after the pending token is on disk, and after the SET).
 # Last: no token the test saw is in the daemon's log (all its starts).
+# With VM_API=cdev (a kernel with the VFIO cdev) the daemon is configured with Api=cdev and the
+# checks of the PF's node are of its cdev (/dev/vfio/devices/vfioN) instead of its group node.
 #
 # Run by check-vm.sh as `run-vm.sh --share DIR --env VF_OPEN=... --env top_builddir=...
 # --env VM_DESTDIR=... --env VM_OUT=DIR KERNEL -- job-daemon.sh` (the PF starts on nvme, the
@@ -99,6 +101,8 @@ NumVFs=2
 BindVFIO=yes
 RotateWhenIdle=no
 EOF
+API=${VM_API:-group}
+[[ $API == group ]] || echo "Api=$API" >>"$CONF"
 
 # Users' programs run from here: the VM cache need not be readable for them.
 install -m 0755 "$VF_OPEN" "$TK_TMP/vf-open"
@@ -206,14 +210,14 @@ pf_prop() {
 }
 
 opened_count() {
-        grep -c "PF $PF: Ready (group API, opened" "$TK_DAEMON_LOG" || true
+        grep -c "PF $PF: Ready ($API API, opened" "$TK_DAEMON_LOG" || true
 }
 
-# The daemon holds the PF's group node open.
+# The daemon holds the PF's node open (its group node, or its cdev).
 daemon_holds_pf() {
         local fd
         for fd in /proc/"$TK_DAEMON_PID"/fd/*; do
-                [[ $(readlink "$fd") == "/dev/vfio/$PF_GROUP" ]] && return 0
+                [[ $(readlink "$fd") == "$PF_NODE" ]] && return 0
         done
         return 1
 }
@@ -229,8 +233,13 @@ check_eq "it enabled 2 VFs" "$(cat "$(vm_dev "$PF")/sriov_numvfs")" 2
 check_eq "VF $VF1 is on vfio-pci" "$(vm_driver "$VF1")" vfio-pci
 check_eq "VF $VF2 is on vfio-pci" "$(vm_driver "$VF2")" vfio-pci
 PF_GROUP=$(vm_group "$PF")
-check_eq "it handed /dev/vfio/$PF_GROUP (the PF's group) to vfio-tokend" \
-        "$(stat -c '%U %a' "/dev/vfio/$PF_GROUP")" "vfio-tokend 600"
+PF_NODE=/dev/vfio/$PF_GROUP
+if [[ $API == cdev ]]; then
+        PF_NODE=$(ls -d "$(vm_dev "$PF")"/vfio-dev/vfio* 2>/dev/null | head -n1)
+        PF_NODE=/dev/vfio/devices/${PF_NODE##*/}
+fi
+check_eq "it handed $PF_NODE (the PF's $API node) to vfio-tokend" \
+        "$(stat -c '%U %a' "$PF_NODE")" "vfio-tokend 600"
 uid=$(id -u vfio-tokend)
 check_eq "the daemon runs as vfio-tokend" "$(status_field "$TK_DAEMON_PID" Uid)" "$uid $uid $uid $uid"
 check_eq "... with no capabilities" "$(status_field "$TK_DAEMON_PID" CapEff) $(status_field "$TK_DAEMON_PID" CapPrm)" \

@@ -13,8 +13,17 @@ vm_files = \
 	tests/vm/job-vf-token.sh \
 	tests/vm/job-daemon.sh \
 	tests/vm/job-systemd.sh \
-	tests/vm/vf-open.c
+	tests/vm/vf-open.c \
+	tests/vm/build-kernel-7.3.sh \
+	tests/vm/kernel-7.3-iommufd.config \
+	tests/vm/job-vfio-cdev.sh
 EXTRA_DIST += $(vm_files)
+
+# The daemon's own kernel boundary (daemon/vfio.c) on the guest's kernel, either VFIO API
+# (job-vfio-cdev.sh).
+noinst_PROGRAMS += tests/vm/vfio-pf
+tests_vm_vfio_pf_SOURCES = tests/vm/vfio-pf.c
+tests_vm_vfio_pf_LDADD = $(DAEMON_LIBS)
 
 check-vm: all
 	@rc=0; $(AM_TESTS_ENVIRONMENT) bash $(srcdir)/tests/vm/check-vm.sh || rc=$$?; \
