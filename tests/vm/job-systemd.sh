@@ -1,23 +1,23 @@
 #!/bin/bash
-# vfio-tokend under a real systemd (252) as PID 1, in the test VM (issue 5): installed with
-# `make install` into the guest's copy-on-write root, started as a unit, restarted, killed,
-# stopped and started again, with a VF held open by a client all along.
+# vfio-tokend under a real systemd (252) as PID 1, in the test VM (issue 5): the Debian package
+# installed with `apt-get install ./vfio-tokend_*.deb` into the guest's copy-on-write root
+# (issue 12), started as a unit, restarted, killed, stopped and started again, with a VF held
+# open by a client all along, and purged at the end.
 #
 # Two roles:
-#   job-systemd.sh --prepare BUILDDIR   on the host (check-vm.sh): copies the source tree (git's
-#       file list plus the generated autotools files) into BUILDDIR, configures it once for
-#       Debian's paths (--prefix=/usr --sysconfdir=/etc --localstatedir=/var, units in
-#       /lib/systemd/system, bus policy in /usr/share/dbus-1/system.d, polkit actions in
-#       /usr/share/polkit-1/actions), builds it, and writes the host's
-#       `systemd-analyze security --offline=yes` figure of the built unit to BUILDDIR/host-exposure
-#       (its exposed items to BUILDDIR/host-exposed). Incremental: make rebuilds what changed.
+#   job-systemd.sh --prepare BUILDDIR   on the host (check-vm.sh): builds the Debian package
+#       (dpkg-buildpackage -b, without its unit tests, in a copy of the source tree: git's files,
+#       tracked or not ignored) into BUILDDIR, and writes the host's
+#       `systemd-analyze security --offline=yes` figure of the packaged unit to
+#       BUILDDIR/host-exposure (its exposed items to BUILDDIR/host-exposed).
 #   job-systemd.sh                      in the guest, as the job of
 #       `run-vm.sh --init=systemd --env VF_OPEN=... --env TOKEND_BUILD=BUILDDIR KERNEL -- job-systemd.sh`
 #       (a job unit, under systemd as PID 1). Prints "PASS: what" / "FAIL: what" lines, "NOTE:"
 #       lines with figures and timings, and exits non-zero if any check failed. It never prints a
 #       token: tokens are compared in variables only, and the journal is searched for them.
 #
-# The guest side checks that the unit starts (Type=notify: READY reached) with the daemon as
+# The guest side checks that the package installs every file where Debian's daemons read it,
+# creates the service user and enables the unit without starting it; that the unit starts (Type=notify: READY reached) with the daemon as
 # vfio-tokend without capabilities; that root and an allowed user get the token, a refused user
 # does not; and that across `systemctl restart` and a `kill -9` of the main process
 # (Restart=on-failure) the new daemon runs on the very same PF files (kcmp against copies taken
@@ -35,40 +35,28 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # --- host: prepare the build tree -------------------------------------------------------------
 prepare() {
-        local b=$1 top args unit out
+        local b=$1 top unit out deb
         top=$(cd "$here/../.." && pwd)
-        args="--prefix=/usr --sysconfdir=/etc --localstatedir=/var"
-        args+=" --with-systemdsystemunitdir=/lib/systemd/system"
-        args+=" --with-dbussystemdir=/usr/share/dbus-1/system.d"
-        args+=" --with-polkitactionsdir=/usr/share/polkit-1/actions"
         git -C "$top" rev-parse --git-dir >/dev/null 2>&1 ||
                 { echo "job-systemd: $top is not a git checkout" >&2; return 1; }
-        [ -x "$top/configure" ] || { echo "job-systemd: run autoreconf -fi in $top first" >&2; return 1; }
+        command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null ||
+                { echo "job-systemd: dpkg-buildpackage and debhelper are needed (tools/deps.sh)" >&2; return 1; }
         mkdir -p "$b" || return 1
-        # git's files (tracked or not ignored) and the generated autotools files, those last.
-        (cd "$top" && { git ls-files -z --cached --others --exclude-standard
-                        printf '%s\0' aclocal.m4 configure build-config.h.in Makefile.in
-                        find build-aux -type f -print0; }) > "$b/.files" || return 1
-        (cd "$top" && xargs -0 sha1sum -- < "$b/.files") > "$b/.manifest.new" || return 1
-        # tar keeps the modification times, so make in the copy rebuilds only what changed; a
-        # file whose content changed since the last copy is touched as well, in case its time is
-        # older than the one it replaces (a reverted file), which make would not rebuild from.
-        tar -C "$top" --null -T "$b/.files" -cf - | tar -C "$b" -xf - || return 1
-        if [ -f "$b/.manifest" ]; then
-                diff "$b/.manifest" "$b/.manifest.new" | sed -n 's/^> [0-9a-f]*  //p' |
-                        (cd "$b" && xargs -r -d '\n' touch --) || return 1
-        fi
-        mv "$b/.manifest.new" "$b/.manifest" || return 1
-        if [ ! -f "$b/Makefile" ] || [ "$(cat "$b/.configure-args" 2>/dev/null)" != "$args" ]; then
-                # shellcheck disable=SC2086 # word splitting of the options is wanted
-                (cd "$b" && ./configure -q $args) > "$b/.configure.log" 2>&1 ||
-                        { cat "$b/.configure.log" >&2; return 1; }
-                echo "$args" > "$b/.configure-args"
-        fi
-        make -C "$b" -j2 > "$b/.make.log" 2>&1 || { tail -n 40 "$b/.make.log" >&2; return 1; }
+        rm -rf "$b/vfio-tokend" "$b/root" "$b"/*.deb "$b"/*.changes "$b"/*.buildinfo || return 1
+        mkdir -p "$b/vfio-tokend" || return 1
+        (cd "$top" && git ls-files -z --cached --others --exclude-standard) |
+                (cd "$top" && tar --null --ignore-failed-read -T - -cf - 2>/dev/null) |
+                tar -C "$b/vfio-tokend" -xf - || return 1
+        (cd "$b/vfio-tokend" && DEB_BUILD_OPTIONS="nocheck parallel=2" dpkg-buildpackage -us -uc -b) \
+                > "$b/.build.log" 2>&1 || { tail -n 40 "$b/.build.log" >&2; return 1; }
+        rm -rf "$b/vfio-tokend"
+        deb=$(echo "$b"/vfio-tokend_*.deb)
+        [ -f "$deb" ] || { echo "job-systemd: no vfio-tokend_*.deb in $b" >&2; return 1; }
+        dpkg-deb -x "$deb" "$b/root" || return 1
 
         unit=$(mktemp -d) || return 1
-        cp "$b/systemd/vfio-tokend.service" "$unit/vfio-tokend.service" || return 1
+        cp "$(find "$b/root" -name vfio-tokend.service -path '*/systemd/system/*')" "$unit/vfio-tokend.service" ||
+                return 1
         out=$(cd "$unit" && SYSTEMD_PAGER=cat SYSTEMD_COLORS=0 LC_ALL=C \
                 systemd-analyze security --offline=yes ./vfio-tokend.service 2>&1)
         rm -rf "$unit"
@@ -230,22 +218,31 @@ vendor=$(cat "/sys/bus/pci/devices/$pf/vendor")
 vendor=${vendor#0x}
 note "job started on $VM_KERNEL; $(systemctl --version | head -n 1); boot took: $(systemd-analyze 2>&1 | head -n 1)"
 
-# --- install ----------------------------------------------------------------------------------
-make -C "$b" install > "$tmp/install.log" 2>&1 && pass "make install into the guest's root" ||
-        { fail "make install into the guest's root"; tail -n 30 "$tmp/install.log" | sed 's/^/  /'; exit 1; }
-note "make install done"
+# --- install: the Debian package, as an admin would ----------------------------------------------
+deb=$(echo "$b"/vfio-tokend_*.deb)
+# The guest's root is the host's: like a real host, let maintainer scripts act on services (a
+# container's policy-rc.d forbids it), and skip man-db's trigger, which would re-index every man
+# page of the host's tree (minutes under TCG).
+rm -f /usr/sbin/policy-rc.d /var/lib/man-db/auto-update
+getent passwd vfio-tokend > /dev/null && fail "user vfio-tokend exists before the package is installed"
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$deb" > "$tmp/install.log" 2>&1 &&
+        pass "apt-get install ./$(basename "$deb")" ||
+        { fail "apt-get install ./$(basename "$deb")"; tail -n 30 "$tmp/install.log" | sed 's/^/  /'; exit 1; }
+note "package installed"
 for f in /usr/sbin/vfio-tokend /usr/bin/vfio-tokenctl /lib/systemd/system/$unit \
+         /lib/systemd/system/vfio-tokend-setup@.service /lib/udev/rules.d/90-vfio-tokend.rules \
          /usr/lib/sysusers.d/vfio-tokend.conf /usr/lib/tmpfiles.d/vfio-tokend.conf \
          /usr/share/dbus-1/system.d/org.vfio.Tokend1.conf \
          /usr/share/dbus-1/system-services/org.vfio.Tokend1.service \
          /usr/share/polkit-1/actions/org.vfio.tokend.policy; do
         [ -s "$f" ] && pass "installed $f" || fail "installed $f"
 done
-ok "systemd-sysusers creates the service user" systemd-sysusers vfio-tokend.conf
-getent passwd vfio-tokend > /dev/null && pass "user vfio-tokend exists" || fail "user vfio-tokend exists"
-ok "systemd-tmpfiles --create" systemd-tmpfiles --create vfio-tokend.conf
-[ -d /etc/vfio-tokend/conf.d ] && pass "tmpfiles made /etc/vfio-tokend/conf.d" ||
-        fail "tmpfiles made /etc/vfio-tokend/conf.d"
+getent passwd vfio-tokend > /dev/null && pass "the package made the user vfio-tokend (sysusers.d)" ||
+        fail "the package made the user vfio-tokend (sysusers.d)"
+[ -d /etc/vfio-tokend/conf.d ] && pass "the package made /etc/vfio-tokend/conf.d (tmpfiles.d)" ||
+        fail "the package made /etc/vfio-tokend/conf.d (tmpfiles.d)"
+is "the package enabled the unit" "$(systemctl is-enabled "$unit" 2>&1)" enabled
+is "... without starting it" "$(systemctl is-active "$unit" 2>&1)" inactive
 ok "test users made" systemd-sysusers --inline "u $user - \"VM test client\"" "u $other - \"VM test stranger\""
 
 cat > /etc/vfio-tokend/vfio-tokend.conf <<EOF
@@ -264,8 +261,8 @@ polkit.addRule(function(action, subject) {
 });
 EOF
 chmod 0644 /etc/polkit-1/rules.d/50-vm-test.rules
-ok "dbus reloads its policy" systemctl reload dbus.service
-ok "systemctl daemon-reload" systemctl daemon-reload
+# No `systemctl reload dbus` nor daemon-reload here: the package's postinst had dbus read its
+# policy again once the user existed, and the bus name check below shows that it did.
 is "unit loads" "$(prop LoadState)" loaded
 note "installed"
 
@@ -426,6 +423,15 @@ is "journalctl -u $unit lines containing the token" "$n" 0
 
 helper_stop vfc
 helper_stop vf
+
+# --- purge: the package goes, and with it the state (the tokens at rest) -----------------------
+DEBIAN_FRONTEND=noninteractive apt-get purge -y -q vfio-tokend > "$tmp/purge.log" 2>&1 &&
+        pass "apt-get purge vfio-tokend" ||
+        { fail "apt-get purge vfio-tokend"; tail -n 30 "$tmp/purge.log" | sed 's/^/  /'; }
+is "purge: the unit is stopped" "$(systemctl is-active "$unit" 2>&1)" inactive
+[ ! -e /var/lib/vfio-tokend ] && pass "purge: /var/lib/vfio-tokend removed" ||
+        fail "purge: /var/lib/vfio-tokend still there: $(ls -A /var/lib/vfio-tokend 2>&1 | tr '\n' ' ')"
+[ ! -e "/usr/sbin/vfio-tokend" ] && pass "purge: the daemon removed" || fail "purge: /usr/sbin/vfio-tokend still there"
 note "done"
 unset T T2
 exit $((failed != 0))
