@@ -160,26 +160,15 @@ static void json_skip_space(Json *j) {
                 j->p++;
 }
 
-static int hex_digit(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        c = (char) tolower((unsigned char) c);
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        return -1;
-}
-
 static int json_hex4(const char *s, unsigned *ret) {
-        unsigned v = 0;
+        char buf[5];
 
-        for (int i = 0; i < 4; i++) {
-                int h = hex_digit(s[i]);
-
-                if (h < 0)
+        for (int i = 0; i < 4; i++)
+                if (!isxdigit((unsigned char) s[i]))
                         return -EINVAL;
-                v = v * 16 + (unsigned) h;
-        }
-        *ret = v;
+        memcpy(buf, s, 4);
+        buf[4] = '\0';
+        *ret = (unsigned) strtoul(buf, NULL, 16);
         return 0;
 }
 

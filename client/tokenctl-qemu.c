@@ -326,6 +326,11 @@ int verb_qemu(sd_bus *unused, int argc, char **argv) {
                                               "-readconfig section cannot hold (a '\"', a newline, or a JSON object, "
                                               "array or null)",
                                               s->host, s->pf);
+                if (qemu_device_get(d, "iommufd"))
+                        fprintf(stderr,
+                                "vfio-tokenctl: warning: vfio-pci device %s uses QEMU's iommufd backend, which "
+                                "gives the kernel no VF token\n",
+                                s->host);
                 /* Marked for now; the token is filled in below. */
                 d->token = s->token;
                 n_moved++;

@@ -50,6 +50,19 @@ static void assert_no_token(char **argv) {
         }
 }
 
+/* Moves device i of a (token TOKEN, memfd fd), rewrites argv and checks that the result is want
+ * and has no token in it. */
+static char **rewrite_moving(char **argv, QemuArgs *a, size_t i, int fd, const char *const *want) {
+        char **out = NULL;
+
+        a->devices[i].token = TOKEN;
+        a->devices[i].config_fd = fd;
+        ck_assert_int_eq(qemu_args_rewrite(argv, a, &out), 0);
+        assert_argv(out, want);
+        assert_no_token(out);
+        return out;
+}
+
 START_TEST(test_keyval) {
         char *argv[] = { "qemu", "-M", "q35", "-device", "vfio-pci,host=0000:01:00.1,id=hostdev0,bus=pci.1,addr=0x0",
                          "-S", NULL };
@@ -217,14 +230,10 @@ START_TEST(test_rewrite_keyval) {
                                             "pcie-root-port,id=pci.1,bus=pcie.0,chassis=1", "-readconfig",
                                             "/proc/self/fd/5", "-S", NULL };
         QemuArgs *a = parse(argv);
-        char **out = NULL;
+        char **out;
 
         ck_assert_uint_eq(a->n_devices, 2);
-        a->devices[1].token = TOKEN;
-        a->devices[1].config_fd = 5;
-        ck_assert_int_eq(qemu_args_rewrite(argv, a, &out), 0);
-        assert_argv(out, want);
-        assert_no_token(out);
+        out = rewrite_moving(argv, a, 1, 5, want);
         ck_assert_ptr_null(a->devices[0].config);
         ck_assert_str_eq(a->devices[1].config_id, "hostdev0");
         ck_assert_str_eq(a->devices[1].config,
@@ -297,14 +306,10 @@ START_TEST(test_rewrite_libvirt_json) {
                 "-msg", "timestamp=on", NULL };
         QemuArgs *a = parse(argv);
         QemuArgs *b;
-        char **out = NULL;
+        char **out;
 
         ck_assert_uint_eq(a->n_devices, 4);
-        a->devices[2].token = TOKEN;
-        a->devices[2].config_fd = 3;
-        ck_assert_int_eq(qemu_args_rewrite(argv, a, &out), 0);
-        assert_argv(out, want);
-        assert_no_token(out);
+        out = rewrite_moving(argv, a, 2, 3, want);
         for (size_t i = 0; i < a->n_devices; i++)
                 ck_assert(!a->devices[i].order_kept);
         ck_assert_str_eq(a->devices[2].config,
