@@ -11,6 +11,8 @@
 #    of a tree configured for Debian's paths (built here, in CACHE/systemd-build), the unit
 #    started, restarted, killed, stopped: PF fds kept in the fd store, token unchanged, a held VF
 #    working; `systemd-analyze security` online = offline;
+#  - job-qemu.sh (newest kernel only): QEMU and libvirt 11.3 open VFs with brokered tokens, through
+#    `vfio-tokenctl qemu` and the installed <emulator> wrapper, the token in no argv or environment;
 #  - if tests/scenarios/vfio-scenarios is built: its scenario table run on the real kernel in the
 #    guest, compared line by line with the same table run on the kernel model on the host (with
 #    the cdev stories on kernels with the cdev, *-iommufd);
@@ -177,6 +179,26 @@ for kver in "${kvers[@]}"; do
                         --env "VF_OPEN=$vf_open" --env "TOKEND_BUILD=$sysd_build" \
                         "$kver" -- "$here/job-systemd.sh"
                 count "$kver" "systemd job" $?
+        fi
+
+        # QEMU and libvirt (job-qemu.sh) on the newest kernel only (VM_QEMU_ALL=1: on every kernel):
+        # the VMMs' side is tested, and libvirt under TCG takes minutes. It needs a QEMU with
+        # vf-token and libvirt (tools/deps.sh installs them): without, only CI fails.
+        if [ -n "$dest" ] && { [ "$kver" = "${kvers[${#kvers[@]} - 1]}" ] || [ -n "${VM_QEMU_ALL:-}" ]; }; then
+                if [ $ci = no ] && { ! command -v libvirtd >/dev/null ||
+                                     ! qemu-system-x86_64 -device vfio-pci,help 2>/dev/null | grep -q vf-token; }; then
+                        echo "NOTE: no QEMU with vf-token (8.1.3+) or no libvirtd: the QEMU and libvirt job does not run" \
+                                "(tools/deps.sh installs them)"
+                else
+                        rm -rf "$work/qemu" && mkdir -p "$work/qemu"
+                        vm "$kver QEMU and libvirt" --log "$log-qemu.log" --share "$work/qemu" \
+                                --timeout "$((VM_TIMEOUT > 420 ? VM_TIMEOUT : 420))" \
+                                --env "top_builddir=$builddir" --env "top_srcdir=$top" \
+                                --env "VM_DESTDIR=$dest" --env "VM_OUT=$work/qemu" \
+                                "$kver" -- "$here/job-qemu.sh"
+                        count "$kver" "QEMU and libvirt job" $?
+                        cp "$work/qemu/daemon.log" "$log-qemu-tokend.log" 2>/dev/null || true
+                fi
         fi
 
         # The cdev: the daemon's vfio.c with Api=cdev, then the daemon itself with Api=cdev once it

@@ -13,6 +13,7 @@ vm_files = \
 	tests/vm/job-vf-token.sh \
 	tests/vm/job-daemon.sh \
 	tests/vm/job-systemd.sh \
+	tests/vm/job-qemu.sh \
 	tests/vm/vf-open.c \
 	tests/vm/build-kernel-7.3.sh \
 	tests/vm/kernel-7.3-iommufd.config \
