@@ -357,6 +357,31 @@ warm() {   # warm WHAT
 helper_start dfd fdtool hold "$main"
 is "copies of the daemon's PF fds (container, group, device)" "$(helper_read dfd)" "held 3"
 
+# A VMM's lease, held by `vfio-tokenctl acquire --hold` as $user through every restart below.
+pf_path=$(busctl call org.vfio.Tokend1 /org/vfio/Tokend1 org.vfio.Tokend1.Manager GetPhysicalFunction s "$pf" |
+        sed -n 's/^o "\(.*\)"$/\1/p')
+leases() { busctl get-property org.vfio.Tokend1 "$pf_path" org.vfio.Tokend1.PhysicalFunction Leases 2>/dev/null; }
+# Without the helpers' fifos: a copy of one of their write ends would keep it from its EOF.
+(
+        for fd in /proc/$BASHPID/fd/*; do
+                fd=${fd##*/}
+                [ "$fd" -gt 2 ] && eval "exec $fd>&-"
+        done
+        exec setpriv --reuid="$user" --regid="$user" --init-groups -- \
+                vfio-tokenctl --no-ask-password acquire "$vf" --hold
+) > "$tmp/hold.out" 2> "$tmp/hold.err" &
+hold_pid=$!
+for _ in $(seq 100); do grep -q . "$tmp/hold.out" && break; sleep 0.1; done
+is "$user holds a lease (acquire --hold)" "$(leases | awk '{ print $2 }')" 1
+held_lease=$(leases)
+sleep 0.3 # the daemon writes its leases within 100 ms of a change
+# held WHAT: the --hold process noticed nothing, its lease is the same object.
+held() {
+        kill -0 "$hold_pid" 2>/dev/null && pass "$1: acquire --hold still runs" || fail "$1: acquire --hold ended"
+        is "$1: the same lease, same path" "$(leases)" "$held_lease"
+        is "$1: --hold said nothing" "$(cat "$tmp/hold.err")" ""
+}
+
 # --- systemctl restart --------------------------------------------------------------------------
 t=$(date +%s.%N)
 systemctl restart "$unit" || abort "systemctl restart $unit"
@@ -364,6 +389,22 @@ note "restart took $(awk -v a="$t" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1fs"
 pass "systemctl restart"
 after restart
 warm restart
+held restart
+
+# --- systemctl reload (SIGHUP): the configuration again, nothing reopened, nothing reset -------
+printf '[PhysicalFunction]\nAddress=%s\nNumVFs=2\nBindVFIO=yes\nRotateIntervalSec=1d\n' "$pf" \
+        > /etc/vfio-tokend/vfio-tokend.conf
+ok "systemctl reload" systemctl reload "$unit"
+for _ in $(seq 50); do run_journal | grep -q "Configuration reloaded" && break; sleep 0.1; done
+is "reload: main process unchanged" "$(prop MainPID)" "$main"
+is "reload: unit active" "$(prop ActiveState)/$(prop SubState)" active/running
+run_journal | grep -q "Rotation interval now 86400 s" && pass "reload: the new interval applies" ||
+        fail "reload: no 'Rotation interval now' in the journal"
+is "reload: the daemon's VFIO fds are the same open files (kcmp: nothing reopened)" "$(helper_ask dfd "same $main")" same
+is "reload: fd store" "$(prop NFileDescriptorStore)" 3
+is "reload: held VF's config space reads (vendor)" "$(helper_ask vfc vendor)" "$vendor"
+t=$(acquire) && [ "$t" = "$T" ] && pass "reload: the same token" || fail "reload: the same token"
+held reload
 
 # --- daemon-reexec (what an upgrade of systemd does): the daemon runs on, the store is kept -------
 ok "systemctl daemon-reexec" systemctl daemon-reexec
@@ -385,6 +426,7 @@ note "back after kill -9 in $(awk -v a="$t" -v b="$(date +%s.%N)" 'BEGIN { print
 is "kill -9: NRestarts" "$(prop NRestarts)" $((restarts + 1))
 after "kill -9"
 warm "kill -9"
+held "kill -9"
 helper_stop dfd
 
 # --- systemctl stop + start: the store is dropped, the PF reopened with the persisted token -----
@@ -403,6 +445,10 @@ grep -q "Took the PF's fds back" <<<"$j" && fail "cold start: fds came from a st
 grep -q "Token set" <<<"$j" && fail "cold start: the daemon set a new token" || pass "cold start: no new token set"
 after "stop+start"
 is "stop+start: the held VF's PF still has 2 VFs" "$(cat "/sys/bus/pci/devices/$pf/sriov_numvfs")" 2
+held "stop+start"
+kill "$hold_pid" 2>/dev/null
+wait "$hold_pid" 2>/dev/null
+is "when --hold ends, its lease ends" "$(leases)" "ao 0"
 
 # --- systemd-analyze security: online (the loaded unit) = offline on the host ------------------
 online=$(systemd-analyze security "$unit" 2>&1)
@@ -423,6 +469,29 @@ is "journalctl -u $unit lines containing the token" "$n" 0
 
 helper_stop vfc
 helper_stop vf
+
+# --- hot-unplug and re-plug of the PF (sysfs remove + rescan), with the daemon running ----------
+# The kernel asks the daemon for the device back (VFIO request), which lets go; the rescanned PF
+# comes back on its own driver; what udev's rule would start (no udev here: started by hand),
+# vfio-tokend-setup@PF.service, binds it and asks the daemon to retry: ready again, same token,
+# no restart of the daemon.
+echo 1 > "/sys/bus/pci/devices/$pf/remove" && pass "PF removed (sysfs remove)" || fail "PF removed (sysfs remove)"
+for _ in $(seq 100); do [ -e "/sys/bus/pci/devices/$pf" ] || break; sleep 0.1; done
+is "after remove: the daemon says the PF is gone" \
+        "$(busctl get-property org.vfio.Tokend1 "$pf_path" org.vfio.Tokend1.PhysicalFunction State)" 's "gone"'
+is "after remove: fd store emptied (FDSTOREREMOVE)" "$(prop NFileDescriptorStore)" 0
+is "after remove: the daemon runs on" "$(prop MainPID)" "$main"
+echo 1 > /sys/bus/pci/rescan && pass "PCI rescan" || fail "PCI rescan"
+for _ in $(seq 100); do [ -e "/sys/bus/pci/devices/$pf" ] && break; sleep 0.1; done
+ok "vfio-tokend-setup@$pf.service (what udev starts for a PF that appears)" \
+        systemctl start "vfio-tokend-setup@$pf.service"
+is "re-plugged: PF on vfio-pci again" "$(vm_driver "$pf")" vfio-pci
+is "re-plugged: the daemon has it ready, without a restart" \
+        "$(busctl get-property org.vfio.Tokend1 "$pf_path" org.vfio.Tokend1.PhysicalFunction State)" 's "ready"'
+is "re-plugged: same main process" "$(prop MainPID)" "$main"
+is "re-plugged: fd store" "$(prop NFileDescriptorStore)" 3
+t=$(acquire) && [ "$t" = "$T" ] && pass "re-plugged: the same token" || fail "re-plugged: the same token"
+is "re-plugged: VF $vf opens with it" "$("$VF_OPEN" --token "$T" "$vf" 2>/dev/null)" OK
 
 # --- purge: the package goes, and with it the state (the tokens at rest) -----------------------
 DEBIAN_FRONTEND=noninteractive apt-get purge -y -q vfio-tokend > "$tmp/purge.log" 2>&1 &&
