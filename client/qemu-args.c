@@ -52,8 +52,6 @@ QemuArgs *qemu_args_free(QemuArgs *a) {
         free(a->devices);
         return mfree(a);
 }
-DEFINE_TRIVIAL_CLEANUP_FUNC(QemuArgs *, qemu_args_free);
-
 /* Takes key and value (also on failure). */
 static int device_add_prop(QemuDevice *d, char *key, char *value) {
         QemuProp *p;

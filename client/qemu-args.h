@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "macro.h"
 #include "pci-address.h"
 
 typedef struct QemuProp {
@@ -65,6 +66,7 @@ typedef struct QemuArgs {
  * skipped: QEMU will say what is wrong with it. Returns 0 or -ENOMEM. */
 int qemu_args_parse(char *const *argv, QemuArgs **ret);
 QemuArgs *qemu_args_free(QemuArgs *a);
+DEFINE_TRIVIAL_CLEANUP_FUNC(QemuArgs *, qemu_args_free);
 
 /* The last value of key, as QEMU would use it, or NULL. */
 const char *qemu_device_get(const QemuDevice *d, const char *key);

@@ -52,8 +52,6 @@ extern char **environ;
 /* The exit code of a QEMU that cannot be executed, as shells and `exec` have it. */
 #define EXIT_EXEC_FAILED 127
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(QemuArgs *, qemu_args_free);
-
 /* What the verb keeps for each -device option (by index): its host and PF, and for a device
  * moved into a section, its token and memfd. */
 typedef struct Slot {
@@ -268,9 +266,20 @@ static int acquire(sd_bus *bus, const char *device, const char *pf, char ret_tok
         return EXIT_OK;
 }
 
-/* A sealed memfd for one device's section, open across exec. */
+/* Linux 6.3's; older kernels refuse it (EINVAL), newer ones log a warning without it. */
+#ifndef MFD_NOEXEC_SEAL
+#define MFD_NOEXEC_SEAL 0x0008U
+#endif
+
+/* A memfd for one device's section, to be sealed once written, and open across exec (no
+ * MFD_CLOEXEC): QEMU reads it. */
 static int config_memfd(void) {
-        return memfd_create("vfio-tokend-qemu-device", MFD_ALLOW_SEALING);
+        int fd;
+
+        fd = memfd_create("vfio-tokend-qemu-device", MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL);
+        if (fd < 0 && errno == EINVAL)
+                fd = memfd_create("vfio-tokend-qemu-device", MFD_ALLOW_SEALING);
+        return fd;
 }
 
 static int write_config(int fd, const char *text) {
