@@ -6,7 +6,8 @@
 #     key=value -device, and with JSON ones behind a JSON root port; QMP shows the VFs in QEMU; no
 #     process has the token in /proc/*/cmdline or /proc/*/environ; each lease's PID is QEMU's;
 #     killing QEMU ends them (and RotateWhenIdle rotates); bob's QEMU never starts;
-#  2. libvirt 11.3 (libvirtd by hand, no systemd) with the installed emulator wrapper as
+#  2. the installed emulator wrapper runs the system's QEMU, never itself (PATH, links, no PATH);
+#  3. libvirt 11.3 (libvirtd by hand, no systemd) with the installed emulator wrapper as
 #     <emulator> and VF .1 as <hostdev managed='no'>, authorised by the installed example rule
 #     for libvirt-qemu: `virsh start` works, QMP (virsh qemu-monitor-command) shows the VF, the
 #     lease is QEMU's, `virsh destroy` ends it, the token has rotated and a second start works;
@@ -138,12 +139,8 @@ token_in_proc() {
         [[ -n $hits ]]
 }
 
-# A QEMU's QMP, over a pipe chardev (-chardev pipe,id=qmp,path=DIR/qmp -mon chardev=qmp,mode=control):
-# nothing but bash needed. Both FIFOs are opened read-write, so no open ever blocks.
-QEMU_QMP=(-chardev "pipe,id=qmp,path=QMPDIR/qmp" -mon chardev=qmp,mode=control)
-qmp_args() { # DIR: the QMP options for a QEMU whose FIFOs are in DIR
-        printf '%s\n' "${QEMU_QMP[@]/QMPDIR/$1}"
-}
+# A QEMU's QMP, over a pipe chardev (see qemu_args): nothing but bash needed. Both FIFOs are opened
+# read-write, so no open ever blocks.
 qmp_dir() { # DIR: makes DIR with the FIFOs, for a QEMU of any user
         install -d -m 0777 "$1"
         mkfifo -m 0666 "$1/qmp.in" "$1/qmp.out"
@@ -192,11 +189,10 @@ qom_host() { # QOM-PATH: the host property of a vfio-pci device
         qmp "{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"$1\",\"property\":\"host\"}}"
 }
 
-# The QEMU command lines: q35 under TCG, paused, no guest, QMP on pipes.
+# The QEMU command lines: q35 under TCG, paused, no guest, QMP on the FIFOs of DIR.
 qemu_args() { # DIR
-        local -a qmp_opts
-        readarray -t qmp_opts < <(qmp_args "$1")
-        QARGS=(-M q35 -accel tcg -m 64 -nodefaults -display none -S -pidfile "$1/pid" "${qmp_opts[@]}")
+        QARGS=(-M q35 -accel tcg -m 64 -nodefaults -display none -S -pidfile "$1/pid"
+               -chardev "pipe,id=qmp,path=$1/qmp" -mon "chardev=qmp,mode=control")
 }
 
 # The VFs' group nodes go to alice's group, as libvirt hands them to its QEMU user. An
@@ -264,7 +260,21 @@ check_contains "... saying it is the authorisation, for the device and its PF" "
 check_fails "... and QEMU never started (no pid file)" test -e "$D/pid"
 
 # =============================================================================================
-# 4. libvirt: libvirtd by hand, the domain's QEMU the installed wrapper, run as libvirt-qemu.
+# 4. The emulator wrapper finds the system's QEMU, never itself: not when its own directory comes
+# first in $PATH, not through a link of its name there either.
+mkdir -p "$TK_TMP/wrapper-link"
+ln -s "$WRAPPER" "$TK_TMP/wrapper-link/qemu-system-x86_64"
+check_contains "the wrapper runs the system's QEMU (-version: no device, no bus)" \
+        "$(PATH=$TK_TMP/wrapper-link:${WRAPPER%/*}:$PATH "$WRAPPER" -version 2>&1 | head -n 1)" "QEMU emulator version"
+check_contains "... also without \$PATH (libvirt clears the environment)" \
+        "$(env -i "$WRAPPER" -version 2>&1 | head -n 1)" "QEMU emulator version"
+rc=0
+out=$(PATH=$TK_TMP/wrapper-link "$WRAPPER" -version 2>&1) || rc=$?
+check_eq "... and with only itself to find, it says so (exit 127)" "$rc" 127
+check_contains "... naming the search path" "$out" "no qemu-system-x86_64 in $TK_TMP/wrapper-link other than this wrapper"
+
+# =============================================================================================
+# 5. libvirt: libvirtd by hand, the domain's QEMU the installed wrapper, run as libvirt-qemu.
 # libvirt gives QEMU a cleared environment: the wrapper finds the system bus at its usual place,
 # where this namespace puts the test's bus. The installed example rule, for this PF, before the
 # test rules (which refuse everyone else).
