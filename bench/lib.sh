@@ -76,7 +76,7 @@ bench_want_key() {
         if out=$("$TOKEND" --check-config --config="$conf" 2>&1); then
                 BENCH_DAEMON_KEYS+=("$1")
         else
-                BENCH_NOTES+=("[Daemon] $1 not used: this daemon refuses it ($(tail -n 1 <<<"$out"))")
+                BENCH_NOTES+=("[Daemon] $1 not used: this daemon refuses it ($(head -n 1 <<<"$out"))")
         fi
 }
 

@@ -7,9 +7,10 @@
 #  - job-daemon.sh: the installed daemon (`make install DESTDIR=...` here, copied into the guest),
 #    a real dbus-daemon and polkitd, unprivileged clients: setup from nvme, grants and refusals,
 #    a forced rotation, kill -9 and restarts, crashes injected in a rotation (one boot);
-#  - job-systemd.sh: systemd 252 as PID 1 in the guest (run-vm.sh --init=systemd): `make install`
-#    of a tree configured for Debian's paths (built here, in CACHE/systemd-build), the unit
-#    started, restarted, killed, stopped: PF fds kept in the fd store, token unchanged, a held VF
+#  - job-systemd.sh: systemd 252 as PID 1 in the guest (run-vm.sh --init=systemd): the Debian package
+#    built from this tree (in CACHE/systemd-build), installed with apt-get; the unit started,
+#    restarted, reloaded, killed, stopped, the PF hot-removed and re-plugged: PF fds kept in the
+#    fd store, token unchanged, a VMM's lease kept, a held VF
 #    working; `systemd-analyze security` online = offline;
 #  - job-qemu.sh (newest kernel only): QEMU and libvirt 11.3 open VFs with brokered tokens, through
 #    `vfio-tokenctl qemu` and the installed <emulator> wrapper, the token in no argv or environment;
@@ -175,7 +176,7 @@ for kver in "${kvers[@]}"; do
         if [ -n "$sysd_build" ] && { [ "$kver" = "${kvers[${#kvers[@]} - 1]}" ] || [ -n "${VM_SYSTEMD_ALL:-}" ]; }; then
                 rm -rf "$work/systemd" && mkdir -p "$work/systemd"
                 vm "$kver systemd" --log "$log-systemd.log" --init=systemd --share "$work/systemd" \
-                        --timeout "$((VM_TIMEOUT > 240 ? VM_TIMEOUT : 240))" \
+                        --timeout "$((VM_TIMEOUT > 480 ? VM_TIMEOUT : 480))" \
                         --env "VF_OPEN=$vf_open" --env "TOKEND_BUILD=$sysd_build" \
                         "$kver" -- "$here/job-systemd.sh"
                 count "$kver" "systemd job" $?
