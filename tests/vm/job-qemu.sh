@@ -278,7 +278,9 @@ check_contains "... naming the search path" "$out" "no qemu-system-x86_64 in $TK
 # libvirt gives QEMU a cleared environment: the wrapper finds the system bus at its usual place,
 # where this namespace puts the test's bus. The installed example rule, for this PF, before the
 # test rules (which refuse everyone else).
-mount -t tmpfs -o mode=0755 tmpfs /run/dbus 2>/dev/null || { mkdir -p /run/dbus && mount -t tmpfs tmpfs /run/dbus; }
+mkdir -p /run/dbus
+mount -t tmpfs -o mode=0755 tmpfs /run/dbus
+TK_MOUNTS+=(/run/dbus)
 ln -s "$TK_TMP/bus/system_bus_socket" /run/dbus/system_bus_socket
 sed "s/var pfs = \[.*\];/var pfs = [ \"$PF\" ];/" "$RULE" >"$TK_TMP/polkit/etc-rules.d/40-vfio-tokend-libvirt.rules"
 check_contains "the example rule is adapted to the PF" "$(cat "$TK_TMP/polkit/etc-rules.d/40-vfio-tokend-libvirt.rules")" \
@@ -286,9 +288,16 @@ check_contains "the example rule is adapted to the PF" "$(cat "$TK_TMP/polkit/et
 tk_stop_pid "$TK_POLKITD_PID"
 tk_start_polkitd
 
-mkdir -p /run/libvirt /var/log/libvirt/qemu /var/lib/libvirt/qemu /var/cache/libvirt/qemu
+# libvirt's state starts empty, whatever a libvirtd of the host left in the directories the guest
+# sees (its own networks and domains, pid files, sockets), and so does its configuration: no
+# mount namespace for QEMU and no virtlogd, as the guest has no systemd.
+for d in /run/libvirt /var/log/libvirt /var/lib/libvirt /var/cache/libvirt /etc/libvirt; do
+        mkdir -p "$d"
+        mount -t tmpfs -o mode=0755 tmpfs "$d"
+        TK_MOUNTS+=("$d")
+done
+mkdir -p /var/log/libvirt/qemu /var/lib/libvirt/qemu /var/cache/libvirt/qemu
 cat >/etc/libvirt/qemu.conf <<EOF
-# No mount namespace and no virtlogd: the guest has no systemd.
 namespaces = [ ]
 stdio_handler = "file"
 EOF
