@@ -69,12 +69,14 @@ int main(void) {
         return r < 0 ? 0 : 1;
 }
 C
+# A sanitizer build's library needs the sanitizer runtimes in the program too (make passes them).
+san=${SAN_LDFLAGS:-}
 # shellcheck disable=SC2086 # pkg-config's output is words
 check "a program builds and links with \`pkg-config --cflags --libs vfio-token\`" \
-        "$cc" -o "$tmp/prog" "$tmp/prog.c" $cflags $libs
+        "$cc" -o "$tmp/prog" "$tmp/prog.c" $cflags $libs $san
 # shellcheck disable=SC2086
 check "... also with --as-needed and the libraries after the object" \
-        "$cc" -o "$tmp/prog-as-needed" "$tmp/prog.c" -Wl,--as-needed $cflags $libs
+        "$cc" -o "$tmp/prog-as-needed" "$tmp/prog.c" -Wl,--as-needed $cflags $libs $san
 if [[ -x $tmp/prog ]]; then
         check "it runs: no bus to reach is a clean failure" grep -qx "failed org.vfio.Tokend1" <("$tmp/prog")
 fi
