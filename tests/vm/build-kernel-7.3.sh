@@ -179,6 +179,7 @@ msg "built $kver in $(( (SECONDS - start) / 60 )) min $(( (SECONDS - start) % 60
 # --- install into the cache, laid out like fetch-kernels.sh's kernels ------------------------
 rm -rf "$cache"/kernels/tmp.*
 tmp=$(mktemp -d "$cache/kernels/tmp.XXXXXX")
+chmod 755 "$tmp"
 mkdir -p "$tmp/boot"
 cp "$obj/arch/x86/boot/bzImage" "$tmp/boot/vmlinuz-$kver"
 cp "$obj/System.map" "$tmp/boot/System.map-$kver"

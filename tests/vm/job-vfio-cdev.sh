@@ -39,15 +39,24 @@ y=$(cat /proc/sys/kernel/random/uuid)
 z=$(cat /proc/sys/kernel/random/uuid)
 
 # A holder in the background, its stdin a fifo the job keeps open: start_holder NAME CMD...;
-# its output goes to $tmp/NAME.out, its pid to HOLDER_PID.
+# its output goes to $tmp/NAME.out, its pid to HOLDER_PID, the fifo's writing end to HOLDER_IN.
+# A holder must not inherit the writing ends of the others' fifos, or they never see EOF.
 tmp=$(mktemp -d)
+holder_fds=()
 start_holder() {
-        local name=$1
+        local name=$1 fd
         shift
+        rm -f "$tmp/$name.in" "$tmp/$name.out" "$tmp/$name.err"
         mkfifo "$tmp/$name.in"
-        "$@" <"$tmp/$name.in" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+        (
+                for fd in "${holder_fds[@]}"; do
+                        eval "exec $fd>&-"
+                done
+                exec "$@"
+        ) <"$tmp/$name.in" >"$tmp/$name.out" 2>"$tmp/$name.err" &
         HOLDER_PID=$!
         exec {HOLDER_IN}>"$tmp/$name.in"
+        holder_fds+=("$HOLDER_IN")
 }
 # wait_lines NAME N: until the holder printed N lines (10 s at most).
 wait_lines() {
