@@ -75,16 +75,38 @@ static Peer *peer_free(Peer *p) {
         return mfree(p);
 }
 
+static void peer_link_front(PeerSet *s, Peer *p) {
+        p->prev = NULL;
+        p->next = s->peers;
+        if (s->peers)
+                s->peers->prev = p;
+        s->peers = p;
+        s->n_peers++;
+}
+
+/* A new peer, not yet identified, at the front of the set; NULL on OOM. */
+static Peer *peer_add(PeerSet *s, const char *name) {
+        Peer *p = calloc(1, sizeof(Peer));
+
+        if (!p)
+                return NULL;
+        p->set = s;
+        p->name = strdup(name);
+        if (!p->name)
+                return mfree(p);
+        p->id.name = p->name;
+        p->waiters_tail = &p->waiters;
+        peer_link_front(s, p);
+        return p;
+}
+
 static Peer *peer_find(PeerSet *s, const char *name) {
         for (Peer *p = s->peers; p; p = p->next)
                 if (streq(p->name, name)) {
                         /* Move to the front: a busy caller is found at once next time. */
                         if (p != s->peers) {
                                 peer_unlink(p);
-                                s->n_peers++;
-                                p->next = s->peers;
-                                s->peers->prev = p;
-                                s->peers = p;
+                                peer_link_front(s, p);
                         }
                         return p;
                 }
@@ -256,22 +278,9 @@ int peer_identify(PeerSet *s, const char *name, PeerIdentified cb, void *userdat
         if (!p) {
                 if (s->n_peers >= PEERS_MAX && !evict_idle(s))
                         return -ENOSPC;
-                p = calloc(1, sizeof(Peer));
+                p = peer_add(s, name);
                 if (!p)
                         return -ENOMEM;
-                p->set = s;
-                p->name = strdup(name);
-                if (!p->name) {
-                        free(p);
-                        return -ENOMEM;
-                }
-                p->id.name = p->name;
-                p->waiters_tail = &p->waiters;
-                p->next = s->peers;
-                if (s->peers)
-                        s->peers->prev = p;
-                s->peers = p;
-                s->n_peers++;
 
                 if (!sd_bus_is_bus_client(s->bus)) {
                         r = identify_direct(s, p);
@@ -327,23 +336,8 @@ int peer_identify_now(PeerSet *s, const char *name, uid_t *ret_uid, pid_t *ret_p
         r = parse_credentials(reply, &id);
         if (r < 0)
                 return r;
-        if (!p && s->n_peers < PEERS_MAX) {
-                p = calloc(1, sizeof(Peer));
-                if (p) {
-                        p->set = s;
-                        p->name = strdup(name);
-                        if (!p->name)
-                                p = mfree(p);
-                }
-                if (p) {
-                        p->waiters_tail = &p->waiters;
-                        p->next = s->peers;
-                        if (s->peers)
-                                s->peers->prev = p;
-                        s->peers = p;
-                        s->n_peers++;
-                }
-        }
+        if (!p && s->n_peers < PEERS_MAX)
+                p = peer_add(s, name); /* remembered if there is room; an OOM here loses nothing */
         if (p && !p->query) {
                 p->id = (PeerIdentity) { .name = p->name, .uid = id.uid, .pid = id.pid };
                 p->known = true;

@@ -277,12 +277,14 @@ static char *status_text(Manager *m) {
         return text;
 }
 
-static void status_send(Manager *m) {
+/* STATUS= now, and remembered; with READY=1 (start-up, after a reload) always, else only when
+ * the text changed. */
+static void status_send(Manager *m, bool ready) {
         _cleanup_free_ char *text = status_text(m);
 
-        if (!text || streq_ptr(text, m->status_sent))
+        if (!ready && (!text || streq_ptr(text, m->status_sent)))
                 return;
-        (void) sd_notifyf(false, "STATUS=%s", text);
+        (void) sd_notifyf(false, "%sSTATUS=%s", ready ? "READY=1\n" : "", text ?: "");
         m->status_sent_usec = now_monotonic_usec();
         free(m->status_sent);
         m->status_sent = TAKE_PTR(text);
@@ -292,7 +294,7 @@ static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
         m->status_timer = sd_event_source_disable_unref(m->status_timer);
-        status_send(m);
+        status_send(m, false);
         return 0;
 }
 
@@ -467,15 +469,7 @@ int manager_reload(Manager *m) {
                 if (r >= 0)
                         log_info("Configuration reloaded: %zu PF(s).", m->n_pfs);
         }
-        free(m->status_sent);
-        m->status_sent = NULL; /* READY=1 below carries the status */
-        {
-                _cleanup_free_ char *text = status_text(m);
-
-                (void) sd_notifyf(false, "READY=1\nSTATUS=%s", text ?: "");
-                m->status_sent = TAKE_PTR(text);
-                m->status_sent_usec = now_monotonic_usec();
-        }
+        status_send(m, true);
         return r;
 }
 
@@ -523,9 +517,7 @@ int manager_run(Manager *m) {
                 log_warning("Token memory could not be locked (RLIMIT_MEMLOCK too low?): tokens may be swapped out.");
         else if (token_pool_used() > 0)
                 log_debug("Tokens are kept in %s memory.", token_pool_secret() ? "memfd_secret" : "mlock()ed");
-        m->status_sent = status_text(m);
-        m->status_sent_usec = now_monotonic_usec();
-        (void) sd_notifyf(false, "READY=1\nSTATUS=%s", m->status_sent ?: "");
+        status_send(m, true);
         log_info("Started: managing %zu PF(s), %u ready.", m->n_pfs, ready);
 
         /* PFs that come and go are seen at once, not at the next retry. */

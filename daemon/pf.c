@@ -522,22 +522,31 @@ int pf_rotate_request(Pf *pf, bool force, const char *reason) {
         return pf_rotate(pf, reason);
 }
 
-bool pf_claims_new_vf(Pf *pf, const char *address) {
+/* Replaces the PF's sysfs view with a fresh one, and says so on the bus if its VFs changed. */
+static int pf_reread_device(Pf *pf) {
         _cleanup_(pci_device_freep) PciDevice *d = NULL;
+        unsigned old_num = pf->device ? pf->device->num_vfs : 0;
+        int r;
+
+        r = sysfs_device_read(pf->ctx->sysfs_root, pf->config.address, &d);
+        if (r < 0)
+                return r;
+        pci_device_free(pf->device);
+        pf->device = TAKE_PTR(d);
+        if (pf->device->num_vfs != old_num)
+                bus_emit_pf_changed(pf->ctx->bus, pf->object_path, PF_CHANGED_VFS);
+        return 0;
+}
+
+bool pf_claims_new_vf(Pf *pf, const char *address) {
         char physfn[PCI_ADDRESS_MAX];
-        unsigned old_num;
 
         if (sysfs_read_physfn(pf->ctx->sysfs_root, address, physfn) < 0 || !streq(physfn, pf->config.address))
                 return false;
         /* VFs were enabled since we looked: refresh the view, so that NumVFs and VirtualFunctions
          * tell the truth too. */
-        if (sysfs_device_read(pf->ctx->sysfs_root, pf->config.address, &d) < 0)
+        if (pf_reread_device(pf) < 0)
                 return false;
-        old_num = pf->device ? pf->device->num_vfs : 0;
-        pci_device_free(pf->device);
-        pf->device = TAKE_PTR(d);
-        if (pf->device->num_vfs != old_num)
-                bus_emit_pf_changed(pf->ctx->bus, pf->object_path, PF_CHANGED_VFS);
         return pf_owns_device(pf, address);
 }
 
@@ -571,15 +580,9 @@ void pf_device_removed(Pf *pf) {
 }
 
 void pf_refresh_vfs(Pf *pf) {
-        _cleanup_(pci_device_freep) PciDevice *d = NULL;
-        unsigned old_num = pf->device ? pf->device->num_vfs : 0;
-
-        if (!pf->device || sysfs_device_read(pf->ctx->sysfs_root, pf->config.address, &d) < 0)
-                return;
-        pci_device_free(pf->device);
-        pf->device = TAKE_PTR(d);
-        if (pf->device->num_vfs != old_num)
-                bus_emit_pf_changed(pf->ctx->bus, pf->object_path, PF_CHANGED_VFS);
+        /* A PF never seen has no view to refresh: its discovery makes one. */
+        if (pf->device)
+                (void) pf_reread_device(pf);
 }
 
 void pf_update_config(Pf *pf, const PfConfig *c) {
