@@ -1,5 +1,5 @@
 # client/: libvfio-token (installed static library, header and pkg-config file) and the
-# vfio-tokenctl CLI.
+# vfio-tokenctl CLI. Their tests: tests/unit/, tests/cli/, tests/dist/ (the pkg-config file).
 lib_LIBRARIES += client/libvfio-token.a
 client_libvfio_token_a_SOURCES = client/libvfio-token.c client/vfio-token.h
 include_HEADERS += client/vfio-token.h common/vfio-token-names.h
@@ -30,17 +30,6 @@ client_vfio_tokenctl_SOURCES = \
 	client/polkit-agent.c client/polkit-agent.h
 client_vfio_tokenctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/client
 client_vfio_tokenctl_LDADD = client/libvfio-token.a common/libcommon.a $(SYSTEMD_LIBS)
-# A stand-in for the daemon on a private bus, for the output and exit codes of every verb.
-check_PROGRAMS += tests/client/fake-tokend
-tests_client_fake_tokend_LDADD = $(SYSTEMD_LIBS)
-client_tests = \
-	tests/client/test-cli-usage.sh \
-	tests/client/test-json-contract.sh \
-	tests/client/test-pkgconfig.sh \
-	tests/client/test-completion.sh
-dist_noinst_SCRIPTS += $(client_tests)
-dist_noinst_DATA += tests/client/lib.sh
-TESTS += $(client_tests)
 
 # Shell completion, where bash-completion (pkg-config's completionsdir) and zsh look.
 dist_bashcompletion_DATA = client/completion/vfio-tokenctl

@@ -42,7 +42,3 @@ noinst_PROGRAMS += tests/vfio-tokend-crashpoints
 tests_vfio_tokend_crashpoints_SOURCES = daemon/main.c daemon/pf.c
 tests_vfio_tokend_crashpoints_CPPFLAGS = $(AM_CPPFLAGS) -DVFIO_TOKEND_CRASH_POINTS
 tests_vfio_tokend_crashpoints_LDADD = $(DAEMON_LIBS)
-
-# The daemon's command line and --check-config.
-TESTS += tests/daemon/test-cli.sh
-dist_noinst_SCRIPTS += tests/daemon/test-cli.sh

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Runs every test of vfio-tokend; the README's test command, and what CI runs (.ci/run).
-#   unit (check) + integration (real dbus-daemon + polkitd) + client + unit-file checks,
+#   unit (check) + integration (real dbus-daemon + polkitd) + adversarial + command-line (cli)
+#   + shipped-file (dist: man pages, unit, pkg-config) checks,
 #   the unit tests and the integration tests' daemon under valgrind, everything again under
 #   ASan/UBSan, libFuzzer smoke runs,
 #   make distcheck, the Debian package (dpkg-buildpackage + lintian), and the VM suite (the real

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Sourced by the shell tests (tests/daemon/test-cli.sh, tests/man/test-man.sh): a temporary
+# Sourced by the shell tests (tests/cli/test-tokend-cli.sh, tests/dist/test-man.sh): a temporary
 # directory $tmp removed at exit, check DESCRIPTION CMD... printing "ok - ..." or "not ok - ...",
 # and check_finish, which prints "N passed, N failed" and fails if any check did.
 passed=0

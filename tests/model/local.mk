@@ -1,5 +1,6 @@
 # Test support: the kernel model of the VF token rules (tests and demo only, never installed),
-# the sysfs/dev fixtures, and the VFIO scenario list run on the model and on a real kernel.
+# the sysfs/dev fixtures, the VFIO scenario list run on the model and on a real kernel, and the
+# shell tests' helpers.
 noinst_LIBRARIES += tests/model/libkmodel.a
 tests_model_libkmodel_a_SOURCES = \
 	tests/model/kmodel.c tests/model/kmodel.h tests/model/kmodel-cdev.c \
@@ -31,6 +32,10 @@ tests_common_libfixture_a_SOURCES = tests/common/fixture.c tests/common/fixture.
 noinst_PROGRAMS += tests/common/mkfixture
 tests_common_mkfixture_SOURCES = tests/common/mkfixture.c
 tests_common_mkfixture_LDADD = tests/common/libfixture.a $(MODEL_LIBS)
+
+# The shell tests' helpers (tests/cli/, tests/dist/): check DESCRIPTION CMD... and a make in the
+# build tree.
+EXTRA_DIST += tests/common/check.sh tests/common/sub-make.sh
 
 # Opens a device through the model's group API as a VMM would (integration tests).
 noinst_PROGRAMS += tests/model/kmodel-open

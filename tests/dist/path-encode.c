@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* For tests/man/test-man.sh: what sd_bus_path_encode() and sd_bus_path_decode() make of a PF
+/* For tests/dist/test-man.sh: what sd_bus_path_encode() and sd_bus_path_decode() make of a PF
  * address or an object path, so the man page's examples are checked against sd-bus itself.
  *   path-encode encode PREFIX ADDRESS   prints the object path
  *   path-encode decode PREFIX PATH      prints the address (exit 1 if PATH is not below PREFIX) */

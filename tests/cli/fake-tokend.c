@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* A stand-in for vfio-tokend on a private bus, for tests/client/test-cli-usage.sh: it owns
+/* A stand-in for vfio-tokend on a private bus, for tests/cli/test-tokenctl-*.sh: it owns
  * org.vfio.Tokend1 and serves fixed objects (two PFs, two leases) and fixed answers, so that the
  * test can pin vfio-tokenctl's output and map every D-Bus error the daemon may send to its exit
  * code, with no root, no devices and no polkit. Which answer a call gets is chosen by its

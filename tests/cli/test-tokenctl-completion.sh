@@ -9,7 +9,7 @@
 
 set -euo pipefail
 
-# shellcheck source=tests/client/lib.sh
+# shellcheck source=tests/cli/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 bash_file=$srcdir/client/completion/vfio-tokenctl

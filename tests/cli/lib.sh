@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# Sourced by the client tests (bash): the built vfio-tokenctl, a scratch directory, and a private
+# Sourced by the vfio-tokenctl tests (tests/cli/test-tokenctl-*.sh, bash): the built vfio-tokenctl, a scratch directory, and a private
 # dbus-daemon with fake-tokend (the stand-in daemon) on it. The caller sets `set -euo pipefail`
 # first. Sets: builddir, srcdir, tokenctl, fake, tmp; start_bus sets address; everything started
 # here is stopped, and tmp removed, on exit.
@@ -8,7 +8,7 @@
 builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
 srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 tokenctl=$builddir/client/vfio-tokenctl
-fake=$builddir/tests/client/fake-tokend
+fake=$builddir/tests/cli/fake-tokend
 [[ -x $tokenctl ]] || { echo "SKIP: $tokenctl not built"; exit 77; }
 
 tmp=$(mktemp -d "/tmp/$(basename "$0" .sh).XXXXXX")
@@ -29,11 +29,9 @@ unset DBUS_SESSION_BUS_ADDRESS
 # Timestamps in a fixed zone.
 export TZ=UTC
 
-# sub_make ARGS...: make in the build tree, as if run there by hand (not as part of the make
-# that runs the tests: none of its flags, jobserver or directory messages).
-sub_make() {
-        env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory -s -C "$builddir" "$@"
-}
+# sub_make ARGS...: make in the build tree, as if run there by hand.
+# shellcheck source=tests/common/sub-make.sh
+. "$srcdir/tests/common/sub-make.sh"
 
 # start_bus: a dbus-daemon of our own (anyone may own any name); sets address. Returns 1 if
 # there is no dbus-daemon.

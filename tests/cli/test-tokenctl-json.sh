@@ -8,7 +8,7 @@
 
 set -euo pipefail
 
-# shellcheck source=tests/client/lib.sh
+# shellcheck source=tests/cli/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 man=$srcdir/man/vfio-tokenctl.1

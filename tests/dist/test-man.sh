@@ -3,7 +3,7 @@
 # The man pages against the real behaviour (issue 12 item 4):
 #  - every page renders with `groff -man -ww` without a warning (lintian runs man the same way);
 #  - org.vfio.Tokend1(5): every PF object path shown is what sd_bus_path_encode() gives for its
-#    address (tests/man/path-encode uses sd-bus itself), as the daemon builds them (daemon/pf.c);
+#    address (tests/dist/path-encode uses sd-bus itself), as the daemon builds them (daemon/pf.c);
 #  - org.vfio.Tokend1(5): the error names of its ERRORS section are exactly those the daemon can
 #    send: its own (common/vfio-token-names.h, daemon/bus-manager.c's error map) and the
 #    org.freedesktop.DBus.Error ones daemon/*.c replies with;
@@ -14,7 +14,7 @@ set -uo pipefail
 srcdir=${top_srcdir:-.}
 builddir=${top_builddir:-.}
 man=$srcdir/man
-encode=$builddir/tests/man/path-encode
+encode=$builddir/tests/dist/path-encode
 tokend=$builddir/vfio-tokend
 command -v groff >/dev/null || { echo "SKIP: groff is not installed (groff-base)"; exit 77; }
 [ -x "$encode" ] || { echo "SKIP: $encode is not built"; exit 77; }

@@ -8,11 +8,11 @@
 # for the daemon (fake-tokend, fixed objects and answers) pins the exact output of every verb,
 # text and --json, with every option (--no-legend, --no-pager, -q, --token-fd), and the exit
 # code of every D-Bus error the daemon may answer with. The real daemon's paths are covered by
-# the integration suite; the --json keys against the man page by test-json-contract.sh.
+# the integration suite; the --json keys against the man page by test-tokenctl-json.sh.
 
 set -euo pipefail
 
-# shellcheck source=tests/client/lib.sh
+# shellcheck source=tests/cli/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 failures=0

@@ -9,8 +9,16 @@
 
 set -euo pipefail
 
-# shellcheck source=tests/client/lib.sh
-. "$(dirname "$0")/lib.sh"
+builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
+srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+[[ -f $builddir/Makefile ]] || { echo "SKIP: $builddir is not a configured build tree"; exit 77; }
+# shellcheck source=tests/common/sub-make.sh
+. "$srcdir/tests/common/sub-make.sh"
+tmp=$(mktemp -d "/tmp/$(basename "$0" .sh).XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+# The program below must find no daemon: never a real system bus.
+export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$tmp/no-such-socket"
+unset DBUS_SESSION_BUS_ADDRESS
 
 command -v pkg-config >/dev/null || { echo "SKIP: no pkg-config"; exit 77; }
 cc=${CC:-cc}
