@@ -38,7 +38,8 @@ typedef struct PfSection {
         bool has_address, address_bad;
         char address[PCI_ADDRESS_MAX];
         unsigned address_line;
-        bool set_num_vfs, set_bind_vfio, set_rotate_when_idle, set_rotate_interval;
+        bool set_num_vfs, set_bind_vfio, set_rotate_when_idle, set_rotate_interval, set_api;
+        PfApi api;
         unsigned num_vfs;
         bool bind_vfio, rotate_when_idle;
         uint64_t rotate_interval_usec;

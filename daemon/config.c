@@ -26,6 +26,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "macro.h"
 #include "string-util.h"
@@ -34,6 +35,7 @@
 #include "config-internal.h"
 #include "config.h"
 #include "parse-util.h"
+#include "vfio.h"
 
 /* Values and keys echoed in messages are cut here, so one message stays one readable line. */
 #define MESSAGE_TEXT_MAX 64
@@ -315,6 +317,14 @@ static void pf_assignment(Parser *p, unsigned line, const char *key, const char 
                 s->set_rotate_when_idle =
                         !*value || parse_bool_key(p, line, key, value, &s->rotate_when_idle);
 
+        } else if (streq(key, "Api")) {
+                /* Empty means the default, auto, like every other key. */
+                r = *value ? pf_api_from_string(value) : PF_API_AUTO;
+                if (r < 0)
+                        bad_value(p, line, key, value, r, "not auto, group or cdev", NULL);
+                s->api = r < 0 ? PF_API_AUTO : (PfApi) r;
+                s->set_api = r >= 0;
+
         } else if (streq(key, "RotateIntervalSec")) {
                 s->rotate_interval_usec = ROTATE_INTERVAL_INHERIT;
                 message_clear(&s->interval_warning);
@@ -400,6 +410,8 @@ static void pf_section_end(Parser *p) {
                 e->pf.bind_vfio = s->bind_vfio;
         if (s->set_rotate_when_idle)
                 e->pf.rotate_when_idle = s->rotate_when_idle;
+        if (s->set_api)
+                e->pf.api = s->api;
         if (s->set_rotate_interval) {
                 e->pf.rotate_interval_usec = s->rotate_interval_usec;
                 message_clear(&e->interval_warning);
@@ -623,4 +635,32 @@ const PfConfig *config_find_pf(const Config *c, const char *address) {
                 if (streq(c->pfs[i].address, canonical))
                         return &c->pfs[i];
         return NULL;
+}
+
+static const char *const pf_api_names[_PF_API_MAX] = {
+        [PF_API_AUTO] = "auto",
+        [PF_API_GROUP] = "group",
+        [PF_API_CDEV] = "cdev",
+};
+
+const char *pf_api_config_to_string(PfApi api) {
+        return (unsigned) api < _PF_API_MAX ? pf_api_names[api] : NULL;
+}
+
+int pf_api_from_string(const char *s) {
+        for (PfApi api = 0; api < _PF_API_MAX; api++)
+                if (streq(s, pf_api_names[api]))
+                        return (int) api;
+        return -EINVAL;
+}
+
+int pf_config_vfio_api(const PfConfig *c, const char *dev_root) {
+        char path[4096];
+
+        if (c->api == PF_API_GROUP)
+                return VFIO_API_GROUP;
+        if (c->api == PF_API_CDEV)
+                return VFIO_API_CDEV;
+        snprintf(path, sizeof path, "%s/vfio/vfio", dev_root);
+        return access(path, F_OK) == 0 ? VFIO_API_GROUP : VFIO_API_CDEV;
 }

@@ -23,15 +23,32 @@
 /* RotateIntervalSec= not given in a [PhysicalFunction]: inherit [Daemon]'s. */
 #define ROTATE_INTERVAL_INHERIT UINT64_MAX
 
-typedef struct PfConfig {
+/* [PhysicalFunction] Api=: which VFIO API the daemon holds the PF through. */
+typedef enum PfApi {
+        PF_API_AUTO,  /* group where the kernel has it (/dev/vfio/vfio), else cdev */
+        PF_API_GROUP,
+        PF_API_CDEV,
+        _PF_API_MAX,
+} PfApi;
+
+const char *pf_api_config_to_string(PfApi api); /* "auto", "group", "cdev" */
+int pf_api_from_string(const char *s);          /* PfApi, or -EINVAL */
+
+typedef struct PfConfig PfConfig;
+/* The VFIO API Api= means on the kernel behind dev_root ("/dev"): auto is the group API where
+ * the kernel has it (<dev_root>/vfio/vfio exists), else the cdev API. */
+int pf_config_vfio_api(const PfConfig *c, const char *dev_root);
+
+struct PfConfig {
         char address[PCI_ADDRESS_MAX]; /* canonical */
         unsigned num_vfs;              /* 0: leave the VF count as it is */
         bool bind_vfio;                /* bind the PF and its VFs to vfio-pci */
         bool rotate_when_idle;         /* rotate when the PF's last lease ends */
+        PfApi api;                     /* Api=, default auto */
         uint64_t rotate_interval_usec; /* effective value after load: 0 = never on a timer */
         char *file;                    /* where the section started, for messages */
         unsigned line;
-} PfConfig;
+};
 
 /* Quotas of [Daemon] (vfio-tokend.conf(5)). */
 #define CONFIG_DEFAULT_MAX_PENDING_CHECKS_PER_USER 16

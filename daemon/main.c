@@ -160,9 +160,9 @@ static int check_config(void) {
                 const PfConfig *p = &config->pfs[i];
 
                 printf("[PhysicalFunction] Address=%s NumVFs=%u BindVFIO=%s RotateWhenIdle=%s "
-                       "RotateIntervalSec=%s\n",
+                       "RotateIntervalSec=%s Api=%s\n",
                        p->address, p->num_vfs, p->bind_vfio ? "yes" : "no", p->rotate_when_idle ? "yes" : "no",
-                       format_timespan(span, sizeof span, p->rotate_interval_usec));
+                       format_timespan(span, sizeof span, p->rotate_interval_usec), pf_api_config_to_string(p->api));
         }
         n_warnings = strv_length(config->warnings);
         if (n_warnings > 0)

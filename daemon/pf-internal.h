@@ -29,6 +29,7 @@ struct Pf {
 
         PciDevice *device;      /* last sysfs view; NULL before the first discovery */
         VfioPf *vfio;           /* NULL unless status == READY */
+        VfioApi api;            /* the API Api= resolves to on this kernel (pf_discover()) */
         PfState *state;         /* never NULL; current == NULL when no token is known */
         PfStatus status;
         int status_error;       /* -errno that explains LOCKED/GONE */

@@ -198,10 +198,21 @@ static int pf_discover(Pf *pf) {
                                                                : "set BindVFIO=yes or bind it to vfio-pci");
         if (d->iommu_group < 0)
                 return log_pf_error_errno(a, 0, -ENODEV, "Device has no IOMMU group (is the IOMMU enabled?), skipping.");
+        pf->api = pf_config_vfio_api(&pf->config, pf->ctx->dev_root);
+        if (pf->api == VFIO_API_CDEV && d->vfio_cdev < 0)
+                return log_pf_error_errno(a, 0, -ENODEV, "%s, but the device has no VFIO cdev (vfio-dev/vfioN: "
+                                          "does the kernel have CONFIG_VFIO_DEVICE_CDEV?), skipping.",
+                                          pf->config.api == PF_API_CDEV ? "Api=cdev"
+                                                                         : "No VFIO group API (/dev/vfio/vfio)");
 
         pci_device_free(pf->device);
         pf->device = TAKE_PTR(d);
         return 0;
+}
+
+/* The node vfio_pf_open() opens: the IOMMU group, or the N of /dev/vfio/devices/vfioN. */
+static int pf_node(const Pf *pf) {
+        return pf->api == VFIO_API_CDEV ? pf->device->vfio_cdev : pf->device->iommu_group;
 }
 
 /* Tries the tokens on record in the order that matters after any crash: committed, then
@@ -213,8 +224,7 @@ static int pf_open_cold(Pf *pf) {
         int r = -EACCES;
 
         if (!pf->state->current && !pf->state->pending) {
-                r = vfio_pf_open(pf->ctx->dev_root, VFIO_API_GROUP, a, pf->device->iommu_group, NULL,
-                                 &pf->vfio);
+                r = vfio_pf_open(pf->ctx->dev_root, pf->api, a, pf_node(pf), NULL, &pf->vfio);
                 if (r < 0)
                         return log_pf_error_errno(a, 0, r, "Failed to open PF (no token on record): %s",
                                                   vfio_strerror(VFIO_OP_OPEN, r));
@@ -224,8 +234,7 @@ static int pf_open_cold(Pf *pf) {
         for (size_t i = 0; i < ELEMENTSOF(tries); i++) {
                 if (!tries[i])
                         continue;
-                r = vfio_pf_open(pf->ctx->dev_root, VFIO_API_GROUP, a, pf->device->iommu_group, tries[i]->bytes,
-                                 &pf->vfio);
+                r = vfio_pf_open(pf->ctx->dev_root, pf->api, a, pf_node(pf), tries[i]->bytes, &pf->vfio);
                 if (r >= 0)
                         return (int) i + 1;
                 if (r != -EACCES)
@@ -335,6 +344,14 @@ int pf_start(Pf *pf, FdStore *store) {
                 } else {
                         pf->adopted = true;
                         log_pf_info(a, pf->state->generation, "Took the PF's fds back from the fd store.");
+                        /* Kept as they are: reopening through another API would close the PF
+                         * for a moment under its VFs' users, for no gain in what it grants. */
+                        if (vfio_pf_api(pf->vfio) != pf->api)
+                                log_pf_notice(a, pf->state->generation,
+                                              "Holding the PF through the %s API as before the restart, "
+                                              "not Api=%s (stop and start the service to reopen it).",
+                                              vfio_api_to_string(vfio_pf_api(pf->vfio)),
+                                              pf_api_config_to_string(pf->config.api));
                 }
         } else if (r == -EBADMSG) {
                 log_pf_warning_errno(a, 0, r, "Incomplete fd set in the fd store, reopening.");
@@ -363,9 +380,14 @@ int pf_start(Pf *pf, FdStore *store) {
         pf_set_status(pf, PF_STATUS_READY, 0);
         pf_watch_request(pf);
         (void) pf_schedule_rotation(pf);
-        log_pf_info(a, pf->state->generation, "Ready (%s API, %s, IOMMU group %d, %u of %u VFs enabled).",
-                    vfio_api_to_string(vfio_pf_api(pf->vfio)), pf->adopted ? "fds kept" : "opened",
-                    pf->device->iommu_group, pf->device->num_vfs, pf->device->total_vfs);
+        if (vfio_pf_api(pf->vfio) == VFIO_API_CDEV)
+                log_pf_info(a, pf->state->generation, "Ready (cdev API, %s, vfio%d, %u of %u VFs enabled).",
+                            pf->adopted ? "fds kept" : "opened", pf->device->vfio_cdev, pf->device->num_vfs,
+                            pf->device->total_vfs);
+        else
+                log_pf_info(a, pf->state->generation, "Ready (group API, %s, IOMMU group %d, %u of %u VFs enabled).",
+                            pf->adopted ? "fds kept" : "opened", pf->device->iommu_group, pf->device->num_vfs,
+                            pf->device->total_vfs);
         return 0;
 }
 
@@ -589,6 +611,13 @@ void pf_update_config(Pf *pf, const PfConfig *c) {
         bool idle_now = c->rotate_when_idle && !pf->config.rotate_when_idle;
         uint64_t old_interval = pf->config.rotate_interval_usec;
 
+        /* A PF that stays is never reopened (nor are fds taken from the fd store): the API the
+         * daemon holds it through changes when it is next opened, after it was let go. */
+        if (c->api != pf->config.api && pf->vfio)
+                log_pf_notice(c->address, pf->state->generation,
+                              "Api=%s now, the PF stays open through the %s API until it is let go "
+                              "(stop and start the service to reopen it).",
+                              pf_api_config_to_string(c->api), vfio_api_to_string(vfio_pf_api(pf->vfio)));
         pf->config = *c;
         pf->config.file = NULL;
         if (old_interval != c->rotate_interval_usec) {
@@ -646,7 +675,8 @@ const char *pf_state_reason(const Pf *pf) {
 }
 
 const char *pf_api_to_string(const Pf *pf) {
-        return vfio_api_to_string(pf->vfio ? vfio_pf_api(pf->vfio) : VFIO_API_GROUP);
+        /* Not held: the API it would be opened through now. */
+        return vfio_api_to_string(pf->vfio ? vfio_pf_api(pf->vfio) : (VfioApi) pf_config_vfio_api(&pf->config, pf->ctx->dev_root));
 }
 
 const char *pf_driver(const Pf *pf) {

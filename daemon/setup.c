@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Owns the root-only PF setup: driver binding, VF enablement, device node ownership. */
 
+#include <endian.h>
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -12,6 +17,7 @@
 #include "setup.h"
 #include "string-util.h"
 #include "sysfs.h"
+#include "vfio.h"
 
 static int setup_group_node(const char *dev_root, int group, uid_t uid, gid_t gid) {
         char path[4096];
@@ -20,6 +26,129 @@ static int setup_group_node(const char *dev_root, int group, uid_t uid, gid_t gi
                 return 0;
         snprintf(path, sizeof path, "%s/vfio/%d", dev_root, group);
         /* Hand the node, not more: the daemon needs exactly this one to open the PF. */
+        if (chown(path, uid, gid) < 0)
+                return -errno;
+        if (chmod(path, 0600) < 0)
+                return -errno;
+        return 0;
+}
+
+/* POSIX ACLs as the kernel stores them in the system.posix_acl_access xattr (little endian):
+ * a version, then entries sorted by tag (and named users by uid), with a mask whenever there
+ * are named entries. */
+#define ACL_XATTR "system.posix_acl_access"
+#define ACL_XATTR_VERSION 2
+#define ACL_ENTRIES_MAX 64
+enum {
+        ACL_TAG_USER_OBJ = 0x01,
+        ACL_TAG_USER = 0x02,
+        ACL_TAG_GROUP_OBJ = 0x04,
+        ACL_TAG_GROUP = 0x08,
+        ACL_TAG_MASK = 0x10,
+        ACL_TAG_OTHER = 0x20,
+};
+#define ACL_ID_NONE UINT32_MAX
+
+typedef struct AclEntry {
+        uint16_t tag, perm;
+        uint32_t id;
+} AclEntry;
+
+static bool acl_entry_before(const AclEntry *a, const AclEntry *b) {
+        return a->tag != b->tag ? a->tag < b->tag : a->id < b->id;
+}
+
+/* Adds rw for uid to the ACL in e[0..*n) (or makes one from mode when *n == 0): an existing
+ * entry of uid gains rw, every other entry is kept, the mask is recomputed. */
+static int acl_grant_user_rw(AclEntry *e, size_t *n, size_t max, mode_t mode, uid_t uid) {
+        AclEntry mine = { ACL_TAG_USER, 6, (uint32_t) uid }, mask = { ACL_TAG_MASK, 0, ACL_ID_NONE };
+        size_t i, j, k = *n;
+        bool found = false;
+
+        if (k == 0) {
+                e[k++] = (AclEntry) { ACL_TAG_USER_OBJ, (mode >> 6) & 7, ACL_ID_NONE };
+                e[k++] = (AclEntry) { ACL_TAG_GROUP_OBJ, (mode >> 3) & 7, ACL_ID_NONE };
+                e[k++] = (AclEntry) { ACL_TAG_OTHER, mode & 7, ACL_ID_NONE };
+        }
+        for (i = 0; i < k; i++)
+                if (e[i].tag == ACL_TAG_USER && e[i].id == mine.id) {
+                        e[i].perm |= 6;
+                        found = true;
+                }
+        /* Drop the old mask; insert our entry (if new) and a fresh mask in order. */
+        for (i = j = 0; i < k; i++)
+                if (e[i].tag != ACL_TAG_MASK)
+                        e[j++] = e[i];
+        k = j;
+        for (i = 0; i < k; i++)
+                if (e[i].tag == ACL_TAG_USER || e[i].tag == ACL_TAG_GROUP_OBJ || e[i].tag == ACL_TAG_GROUP)
+                        mask.perm |= e[i].perm;
+        mask.perm |= mine.perm;
+        if (k + 2 > max)
+                return -E2BIG;
+        for (const AclEntry *add = found ? &mask : &mine; add; add = add == &mine ? &mask : NULL) {
+                for (i = 0; i < k && acl_entry_before(&e[i], add); i++)
+                        ;
+                memmove(e + i + 1, e + i, (k - i) * sizeof *e);
+                e[i] = *add;
+                k++;
+        }
+        *n = k;
+        return 0;
+}
+
+/* /dev/iommu is every iommufd user's node: the service user gets rw on it through an entry in
+ * its ACL (as udev's uaccess does for logged-in users), not by owning it; entries others put
+ * there stay. */
+static int setup_iommu_node(const char *dev_root, uid_t uid) {
+        uint8_t buf[4 + ACL_ENTRIES_MAX * 8];
+        AclEntry e[ACL_ENTRIES_MAX];
+        char path[4096];
+        struct stat st;
+        size_t n = 0;
+        ssize_t len;
+        uint32_t v;
+        int r;
+
+        if (uid == (uid_t) -1)
+                return 0;
+        snprintf(path, sizeof path, "%s/iommu", dev_root);
+        if (stat(path, &st) < 0)
+                return -errno;
+        len = getxattr(path, ACL_XATTR, buf, sizeof buf);
+        if (len < 0 && errno != ENODATA)
+                return -errno;
+        if (len >= 0) {
+                memcpy(&v, buf, 4);
+                if (len < 4 || (len - 4) % 8 != 0 || le32toh(v) != ACL_XATTR_VERSION)
+                        return -EBADMSG;
+                n = (size_t) (len - 4) / 8;
+                for (size_t i = 0; i < n; i++) {
+                        memcpy(&e[i], buf + 4 + 8 * i, 8);
+                        e[i] = (AclEntry) { le16toh(e[i].tag), le16toh(e[i].perm), le32toh(e[i].id) };
+                }
+        }
+        r = acl_grant_user_rw(e, &n, ELEMENTSOF(e), st.st_mode, uid);
+        if (r < 0)
+                return r;
+        v = htole32(ACL_XATTR_VERSION);
+        memcpy(buf, &v, 4);
+        for (size_t i = 0; i < n; i++) {
+                AclEntry le = { htole16(e[i].tag), htole16(e[i].perm), htole32(e[i].id) };
+
+                memcpy(buf + 4 + 8 * i, &le, 8);
+        }
+        if (setxattr(path, ACL_XATTR, buf, 4 + 8 * n, 0) < 0)
+                return -errno;
+        return 0;
+}
+
+static int setup_cdev_node(const char *dev_root, int cdev, uid_t uid, gid_t gid) {
+        char path[4096];
+
+        if (uid == (uid_t) -1)
+                return 0;
+        snprintf(path, sizeof path, "%s/vfio/devices/vfio%d", dev_root, cdev);
         if (chown(path, uid, gid) < 0)
                 return -errno;
         if (chmod(path, 0600) < 0)
@@ -96,6 +225,18 @@ static int setup_pf(const PfConfig *c, const char *sysfs_root, const char *dev_r
 
         if (d->iommu_group < 0)
                 return log_pf_error_errno(a, 0, -ENODEV, "No IOMMU group (is the IOMMU enabled?).");
+        if (pf_config_vfio_api(c, dev_root) == VFIO_API_CDEV) {
+                if (d->vfio_cdev < 0)
+                        return log_pf_error_errno(a, 0, -ENODEV, "No VFIO cdev (CONFIG_VFIO_DEVICE_CDEV?).");
+                r = setup_cdev_node(dev_root, d->vfio_cdev, uid, gid);
+                if (r < 0)
+                        return log_pf_error_errno(a, 0, r, "Failed to hand %s/vfio/devices/vfio%d to the service user: %m",
+                                                  dev_root, d->vfio_cdev);
+                r = setup_iommu_node(dev_root, uid);
+                if (r < 0)
+                        return log_pf_error_errno(a, 0, r, "Failed to give the service user %s/iommu: %m", dev_root);
+                return 0;
+        }
         r = setup_group_node(dev_root, d->iommu_group, uid, gid);
         if (r < 0)
                 return log_pf_error_errno(a, 0, r, "Failed to hand %s/vfio/%d to the service user: %m", dev_root,

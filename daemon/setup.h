@@ -2,7 +2,8 @@
 #pragma once
 
 /* The privileged half (vfio-tokend --setup, ExecStartPre=+ under systemd): binds configured PFs
- * to vfio-pci, enables their VFs, and hands each PF's IOMMU group node to the service user.
+ * to vfio-pci, enables their VFs, and hands each PF's IOMMU group node (or, for Api=cdev, its
+ * cdev node and an ACL entry on /dev/iommu) to the service user.
  * Idempotent: it runs before every (re)start, also while the PF's fds sit in the fd store and
  * VFs are in use, and then must leave an already bound, already enabled PF exactly as it is. */
 

@@ -54,6 +54,7 @@ cat >"$tmp/etc/conf.d/50-second.conf" <<'CONF'
 [PhysicalFunction]
 Address=0000:5e:00.0
 RotateIntervalSec=12h
+Api=cdev
 CONF
 run --config="$tmp/etc/vfio-tokend.conf" --check-config
 check "a good configuration: exit 0" test "$rc" = 0
@@ -63,10 +64,10 @@ check "... the [Daemon] settings, quotas at their defaults" \
         grep -qxF "[Daemon] RotateIntervalSec=1d MaxPendingChecksPerUser=16 MaxLeasesPerUser=max(256, VFs of all PFs)" \
         <<<"$out"
 check "... addresses canonical, settings as written" \
-        grep -qxF "[PhysicalFunction] Address=0000:3b:00.0 NumVFs=4 BindVFIO=yes RotateWhenIdle=yes RotateIntervalSec=1d" \
+        grep -qxF "[PhysicalFunction] Address=0000:3b:00.0 NumVFs=4 BindVFIO=yes RotateWhenIdle=yes RotateIntervalSec=1d Api=auto" \
         <<<"$out"
 check "... the drop-in's PF with its own interval" \
-        grep -qxF "[PhysicalFunction] Address=0000:5e:00.0 NumVFs=0 BindVFIO=no RotateWhenIdle=no RotateIntervalSec=12h" \
+        grep -qxF "[PhysicalFunction] Address=0000:5e:00.0 NumVFs=0 BindVFIO=no RotateWhenIdle=no RotateIntervalSec=12h Api=cdev" \
         <<<"$out"
 check "... nothing on stderr" test -z "$err"
 
@@ -88,8 +89,8 @@ check "fractions (1.5h, 0.5d) and a 1s interval: exit 0" test "$rc" = 0
 check "... the verdict counts the warning" test "$(tail -n 1 <<<"$out")" = "Configuration OK: 2 PF(s), 1 warning(s)."
 check "... 1.5h read as 1h 30min, the quotas as set" \
         grep -qxF "[Daemon] RotateIntervalSec=1h 30min MaxPendingChecksPerUser=4 MaxLeasesPerUser=300" <<<"$out"
-check "... 0.5d read as 12h" grep -q "Address=0000:5e:00.0 .* RotateIntervalSec=12h$" <<<"$out"
-check "... 1s kept" grep -q "Address=0000:3b:00.0 .* RotateIntervalSec=1s$" <<<"$out"
+check "... 0.5d read as 12h" grep -q "Address=0000:5e:00.0 .* RotateIntervalSec=12h Api=cdev$" <<<"$out"
+check "... 1s kept" grep -q "Address=0000:3b:00.0 .* RotateIntervalSec=1s Api=auto$" <<<"$out"
 check "... and warned about on stderr with file, line, key and value" \
         grep -qxF "$tmp/etc/conf.d/55-tune.conf:10: RotateIntervalSec=1s: shorter than a minute; every rotation makes the holders of leases acquire the token again before they open another VF" \
         <<<"$err"

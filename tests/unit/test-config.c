@@ -21,6 +21,7 @@
 /* Not "config.h": with automake's -I. that is the generated autoheader file of the same name. */
 #include "config.h"
 #include "test-util.h"
+#include "vfio.h"
 
 #define SEC(x) ((uint64_t) (x) * USEC_PER_SEC)
 
@@ -114,7 +115,8 @@ START_TEST(test_design_example) {
                 "NumVFs=4                     # optional: enable this many VFs (0/absent: leave as is)\n"
                 "BindVFIO=yes                 # optional: bind the PF and its VFs to vfio-pci\n"
                 "RotateWhenIdle=yes           # rotate when the last lease ends\n"
-                "RotateIntervalSec=86400      # per-PF override\n");
+                "RotateIntervalSec=86400      # per-PF override\n"
+                "Api=auto                     # auto|group|cdev: auto = group where the kernel has it, else cdev\n");
 
         ck_assert_uint_eq(c->rotate_interval_usec, 0);
         ck_assert_uint_eq(c->n_pfs, 1);
@@ -123,8 +125,57 @@ START_TEST(test_design_example) {
         ck_assert(c->pfs[0].bind_vfio);
         ck_assert(c->pfs[0].rotate_when_idle);
         ck_assert_uint_eq(c->pfs[0].rotate_interval_usec, SEC(86400));
+        ck_assert_int_eq(c->pfs[0].api, PF_API_AUTO);
         ck_assert_str_eq(c->pfs[0].file, "t.conf");
         ck_assert_uint_eq(c->pfs[0].line, 3);
+}
+END_TEST
+
+START_TEST(test_api) {
+        static const struct {
+                const char *text;
+                PfApi api;
+        } cases[] = {
+                { "Api=group\n", PF_API_GROUP }, { "Api=cdev\n", PF_API_CDEV }, { "Api=auto\n", PF_API_AUTO },
+                { "Api=\n", PF_API_AUTO },        { "", PF_API_AUTO },
+                /* the last assignment wins, as for every key; empty resets to the default */
+                { "Api=cdev\nApi=group\n", PF_API_GROUP }, { "Api=cdev\nApi=\n", PF_API_AUTO },
+        };
+        _cleanup_free_ char *dev = NULL, *vfio = NULL, *container = NULL;
+        PfConfig pc = {};
+
+        tmpdir_setup();
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *text = NULL;
+                _cleanup_(config_freep) Config *c = NULL;
+
+                ck_assert_int_ge(asprintf(&text, "[PhysicalFunction]\nAddress=0000:3b:00.0\n%s", cases[i].text), 0);
+                c = load_string_ok(text);
+                ck_assert_msg(c->pfs[0].api == cases[i].api, "%s", cases[i].text);
+                ck_assert_str_eq(pf_api_config_to_string(c->pfs[0].api),
+                                 cases[i].api == PF_API_CDEV ? "cdev" : cases[i].api == PF_API_GROUP ? "group" : "auto");
+        }
+        ck_assert_int_eq(pf_api_from_string("cdev"), PF_API_CDEV);
+        ck_assert_int_eq(pf_api_from_string("Group"), -EINVAL);
+        ck_assert_ptr_null(pf_api_config_to_string(_PF_API_MAX));
+
+        /* auto: the group API where the kernel has it (<dev>/vfio/vfio), else cdev; the explicit
+         * choices whatever the kernel has. */
+        dev = tmp_path("dev");
+        vfio = tmp_path("dev/vfio");
+        container = tmp_path("dev/vfio/vfio");
+        ck_assert_int_eq(mkdir(dev, 0755), 0);
+        ck_assert_int_eq(mkdir(vfio, 0755), 0);
+        pc.api = PF_API_AUTO;
+        ck_assert_int_eq(pf_config_vfio_api(&pc, dev), VFIO_API_CDEV);
+        pc.api = PF_API_GROUP;
+        ck_assert_int_eq(pf_config_vfio_api(&pc, dev), VFIO_API_GROUP);
+        ck_assert_int_eq(test_write_file_at(AT_FDCWD, container, "", 0, 0600), 0);
+        pc.api = PF_API_AUTO;
+        ck_assert_int_eq(pf_config_vfio_api(&pc, dev), VFIO_API_GROUP);
+        pc.api = PF_API_CDEV;
+        ck_assert_int_eq(pf_config_vfio_api(&pc, dev), VFIO_API_CDEV);
+        tmpdir_teardown();
 }
 END_TEST
 
@@ -291,6 +342,7 @@ START_TEST(test_dropins) {
                 "Address=0000:3c:00.0\n"
                 "RotateIntervalSec=12h\n"
                 "RotateWhenIdle=yes\n"
+                "Api=group\n"
                 "\n"
                 "[PhysicalFunction]\n"         /* 14: C, own interval, reset to inherit later */
                 "Address=0000:3D:00.0\n"
@@ -305,6 +357,7 @@ START_TEST(test_dropins) {
                 "[PhysicalFunction]\n"
                 "Address=0000:3b:00.0\n"
                 "NumVFs=16\n"                  /* overrides 10-'s 8 */
+                "Api=cdev\n"
                 "[PhysicalFunction]\n"
                 "Address=0000:3d:00.0\n"
                 "RotateIntervalSec=\n");       /* back to inheriting */
@@ -338,6 +391,7 @@ START_TEST(test_dropins) {
         ck_assert_uint_eq(pf->num_vfs, 16);
         ck_assert(pf->bind_vfio);         /* kept from main: the drop-ins did not set it */
         ck_assert(!pf->rotate_when_idle);
+        ck_assert_int_eq(pf->api, PF_API_CDEV);
         ck_assert_uint_eq(pf->rotate_interval_usec, SEC(7200)); /* inherits the drop-in's [Daemon] */
         ck_assert_str_eq(pf->file, main_conf);                   /* where it was first defined */
         ck_assert_uint_eq(pf->line, 4);
@@ -346,11 +400,13 @@ START_TEST(test_dropins) {
         ck_assert_ptr_eq(pf, &c->pfs[1]);
         ck_assert_uint_eq(pf->rotate_interval_usec, SEC(43200));
         ck_assert(pf->rotate_when_idle);
+        ck_assert_int_eq(pf->api, PF_API_GROUP); /* kept: the drop-ins did not set it */
         ck_assert_uint_eq(pf->line, 9);
 
         pf = config_find_pf(c, "0000:3d:00.0");
         ck_assert_ptr_eq(pf, &c->pfs[2]);
         ck_assert_uint_eq(pf->rotate_interval_usec, SEC(7200));
+        ck_assert_int_eq(pf->api, PF_API_AUTO);
 
         pf = config_find_pf(c, "0000:5e:00.1");
         ck_assert_ptr_eq(pf, &c->pfs[3]);
@@ -500,6 +556,11 @@ START_TEST(test_error_messages) {
                 "t.conf:3: BindVFIO=maybe: not a boolean (expected yes or no)");
         CHECK_STRING_ERRORS("[PhysicalFunction]\nAddress=0000:3b:00.0\nRotateWhenIdle=2\n",
                 "t.conf:3: RotateWhenIdle=2: not a boolean (expected yes or no)");
+        CHECK_STRING_ERRORS("[PhysicalFunction]\nAddress=0000:3b:00.0\nApi=iommufd\n",
+                "t.conf:3: Api=iommufd: not auto, group or cdev");
+        CHECK_STRING_ERRORS("[PhysicalFunction]\nAddress=0000:3b:00.0\nApi=CDEV\n",
+                "t.conf:3: Api=CDEV: not auto, group or cdev");
+        CHECK_STRING_ERRORS("[Daemon]\nApi=cdev\n", "t.conf:2: Api: unknown key in [Daemon]");
         CHECK_STRING_ERRORS("[PhysicalFunction]\nNumVFs=1\n",
                 "t.conf:1: [PhysicalFunction]: Address= is missing");
         CHECK_STRING_ERRORS("[PhysicalFunction]\n[PhysicalFunction]\nAddress=0000:3b:00.0\n",
@@ -905,6 +966,7 @@ static Suite *config_suite(void) {
         tcase_add_test(tc, test_syntax_variants);
         tcase_add_test(tc, test_canonical_address_and_find);
         tcase_add_test(tc, test_booleans);
+        tcase_add_test(tc, test_api);
         tcase_add_test(tc, test_time_spans);
         tcase_add_test(tc, test_parse_timespan);
         tcase_add_test(tc, test_format_timespan);

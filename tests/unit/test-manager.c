@@ -487,6 +487,94 @@ START_TEST(test_fdstore_stale_fds) {
 }
 END_TEST
 
+/* The cdev API's pair in the fd store (DESIGN.md: pf-ADDR-iommufd, pf-ADDR-cdev), adopted by a
+ * restart without a rebind, whatever Api= says now: the daemon never reopens a PF it holds. */
+typedef struct CdevRestart {
+        int kept[2]; /* iommufd, cdev */
+        const char *conf;
+        Token token;
+} CdevRestart;
+
+static void child_cdev_adopts(void *userdata) {
+        static const char *const names[] = { "pf-0000_01_00.0-cdev", "pf-0000_01_00.0-iommufd" };
+        CdevRestart *rs = userdata;
+        int fds[] = { rs->kept[1], rs->kept[0] };
+        Manager *m = NULL;
+        Pf *pf;
+
+        CHILD_CHECK(test_pass_fds(names, fds, ELEMENTSOF(names)) == 0);
+        CHILD_CHECK(test_env_manager_new(&env, rs->conf, &m) == 0);
+        CHILD_CHECK(manager_start(m) == 0);
+        pf = manager_find_pf(m, PF_A);
+        CHILD_CHECK(pf && pf->status == PF_STATUS_READY);
+        CHILD_CHECK(pf->adopted);
+        CHILD_CHECK(vfio_pf_api(pf->vfio) == VFIO_API_CDEV);
+        CHILD_CHECK(streq(pf_api_to_string(pf), "cdev"));
+        CHILD_CHECK(same_file(vfio_pf_fd(pf->vfio, VFIO_FD_CONTAINER), rs->kept[0]));
+        CHILD_CHECK(same_file(vfio_pf_fd(pf->vfio, VFIO_FD_DEVICE), rs->kept[1]));
+        CHILD_CHECK(token_equal(pf->state->current, &rs->token));
+        CHILD_CHECK(model_has(PF_A, &rs->token));
+        manager_free(m);
+}
+
+/* The two FDSTORE=1 messages of a cdev PF, iommufd first. */
+static void receive_pushed_cdev(int ret_fds[static 2]) {
+        static const char *const expected[] = {
+                "FDSTORE=1\nFDNAME=pf-0000_01_00.0-iommufd",
+                "FDSTORE=1\nFDNAME=pf-0000_01_00.0-cdev",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(expected); i++) {
+                TestNotify d;
+
+                ck_assert_int_eq(receive(&d), 1);
+                ck_assert_str_eq(d.text, expected[i]);
+                ck_assert_uint_eq(d.n_fds, 1);
+                ret_fds[i] = d.fds[0];
+        }
+        ck_assert_int_eq(kmodel_fd_kind(ret_fds[0]), KMODEL_FD_IOMMUFD);
+        ck_assert_int_eq(kmodel_fd_kind(ret_fds[1]), KMODEL_FD_CDEV);
+}
+
+START_TEST(test_fdstore_cdev_restart) {
+        static const char *const confs[] = { CONF_A "Api=cdev\n", CONF_A "Api=group\n" };
+        CdevRestart rs = {};
+        TestOpener vmm;
+        Manager *m;
+        Pf *pf;
+
+        m = manager_up(CONF_A "Api=cdev\n");
+        pf = manager_find_pf(m, PF_A);
+        ck_assert_int_eq(pf->status, PF_STATUS_READY);
+        receive_pushed_cdev(rs.kept);
+        ck_assert(nothing_queued());
+        token_copy(&rs.token, pf->state->current);
+        ck_assert_int_eq(test_opener_open(&vmm, fixture_dev(env.fixture), VF_A1_GROUP, VF_A1, &rs.token), 0);
+        manager_free(m);
+        ck_assert_int_eq(kmodel_device_is_open(fixture_dev(env.fixture), PF_A), 1);
+
+        for (size_t i = 0; i < ELEMENTSOF(confs); i++) {
+                int again[2];
+
+                rs.conf = confs[i];
+                ck_assert_int_eq(test_run_in_child(child_cdev_adopts, &rs), 0);
+                receive_pushed_cdev(again);
+                ck_assert(nothing_queued());
+                ck_assert(same_file(again[0], rs.kept[0]));
+                ck_assert(same_file(again[1], rs.kept[1]));
+                safe_close(again[0]);
+                safe_close(again[1]);
+                ck_assert(vf_works(&vmm));
+        }
+
+        safe_close(rs.kept[0]);
+        safe_close(rs.kept[1]);
+        ck_assert_int_eq(kmodel_device_is_open(fixture_dev(env.fixture), PF_A), 0);
+        test_opener_close(&vmm);
+        token_wipe(&rs.token);
+}
+END_TEST
+
 static Suite *manager_suite(void) {
         Suite *s = suite_create("manager");
         TCase *tc;
@@ -503,6 +591,7 @@ static Suite *manager_suite(void) {
         tcase_add_test(tc, test_fdstore_restart_adopts);
         tcase_add_test(tc, test_fdstore_restart_mid_rotation);
         tcase_add_test(tc, test_fdstore_stale_fds);
+        tcase_add_test(tc, test_fdstore_cdev_restart);
         suite_add_tcase(s, tc);
         return s;
 }

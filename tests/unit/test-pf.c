@@ -40,6 +40,7 @@
 
 #define CONF_IDLE "[PhysicalFunction]\nAddress=" PF "\nRotateWhenIdle=yes\n"
 #define CONF_PLAIN "[PhysicalFunction]\nAddress=" PF "\n"
+#define CONF_CDEV CONF_PLAIN "Api=cdev\n"
 
 static TestEnv env;
 
@@ -623,10 +624,10 @@ typedef enum CrashPoint {
         CRASH_AFTER_COMMIT, /* committed */
 } CrashPoint;
 
-static void crash_recovery(CrashPoint point) {
+static void crash_recovery(CrashPoint point, const char *conf) {
         _cleanup_(pf_state_freep) PfState *disk = NULL;
         _cleanup_token_ Token t1 = {}, t2 = {};
-        Manager *m = manager_up(CONF_PLAIN);
+        Manager *m = manager_up(conf);
         Pf *pf = the_pf(m);
         TestOpener vmm;
 
@@ -643,10 +644,11 @@ static void crash_recovery(CrashPoint point) {
         manager_free(m); /* kill -9 */
         ck_assert(vf_works(&vmm));
 
-        m = manager_up(CONF_PLAIN);
+        m = manager_up(conf);
         pf = the_pf(m);
         ck_assert_int_eq(pf->status, PF_STATUS_READY);
         ck_assert(!pf->adopted);
+        ck_assert_str_eq(pf_api_to_string(pf), strstr(conf, "Api=cdev") ? "cdev" : "group");
 
         /* Whichever step it died after, the rotation is complete now: the token it was rotating
          * to is current everywhere, at the generation it was meant to have, nothing pending. */
@@ -677,17 +679,32 @@ static void crash_recovery(CrashPoint point) {
 }
 
 START_TEST(test_crash_after_begin) {
-        crash_recovery(CRASH_AFTER_BEGIN);
+        crash_recovery(CRASH_AFTER_BEGIN, CONF_PLAIN);
+}
+END_TEST
+
+START_TEST(test_cdev_crash_after_begin) {
+        crash_recovery(CRASH_AFTER_BEGIN, CONF_CDEV);
 }
 END_TEST
 
 START_TEST(test_crash_after_set) {
-        crash_recovery(CRASH_AFTER_SET);
+        crash_recovery(CRASH_AFTER_SET, CONF_PLAIN);
+}
+END_TEST
+
+START_TEST(test_cdev_crash_after_set) {
+        crash_recovery(CRASH_AFTER_SET, CONF_CDEV);
 }
 END_TEST
 
 START_TEST(test_crash_after_commit) {
-        crash_recovery(CRASH_AFTER_COMMIT);
+        crash_recovery(CRASH_AFTER_COMMIT, CONF_PLAIN);
+}
+END_TEST
+
+START_TEST(test_cdev_crash_after_commit) {
+        crash_recovery(CRASH_AFTER_COMMIT, CONF_CDEV);
 }
 END_TEST
 
@@ -927,6 +944,125 @@ START_TEST(test_vanished_while_ready) {
 }
 END_TEST
 
+
+/* ---- Api= ---------------------------------------------------------------------------------
+ * The PF held through its iommufd cdev: opened and bound by the daemon, its token set with the
+ * same feature ioctl; VMMs open VFs through either API with it. */
+
+START_TEST(test_cdev_start) {
+        _cleanup_token_ Token t1 = {};
+        Manager *m = manager_up(CONF_CDEV);
+        Pf *pf = the_pf(m);
+        TestOpener vf;
+        int fd;
+
+        ck_assert_int_eq(pf->status, PF_STATUS_READY);
+        ck_assert_int_eq(vfio_pf_api(pf->vfio), VFIO_API_CDEV);
+        ck_assert_str_eq(pf_api_to_string(pf), "cdev");
+        ck_assert_int_eq(vfio_pf_fd(pf->vfio, VFIO_FD_GROUP), -1);
+        fd = vfio_pf_fd(pf->vfio, VFIO_FD_CONTAINER); /* /dev/iommu on the cdev API */
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(kmodel_fd_kind(fd), KMODEL_FD_IOMMUFD);
+        ck_assert_int_eq(kmodel_fd_kind(vfio_pf_fd(pf->vfio, VFIO_FD_DEVICE)), KMODEL_FD_CDEV);
+        ck_assert_int_eq(kmodel_device_is_open(fixture_dev(env.fixture), PF), 1);
+        ck_assert(model_has(pf->state->current));
+        token_copy(&t1, pf->state->current);
+
+        /* VFs open with that token only. */
+        ck_assert_int_eq(try_vf(NULL), -EACCES);
+        ck_assert_int_eq(opener_open(&vf, VF1, VF1_GROUP, &t1), 0);
+
+        /* A forced rotation with the VF held, then a restart that must bind with the token. */
+        ck_assert_int_eq(manager_rotate_pf(m, pf, true, "test"), 0);
+        ck_assert_uint_eq(pf->state->generation, 2);
+        ck_assert(model_has(pf->state->current));
+        ck_assert(!token_equal(pf->state->current, &t1));
+        ck_assert_int_eq(try_vf(&t1), -EACCES);
+        ck_assert_int_eq(try_vf(pf->state->current), 0);
+        token_copy(&t1, pf->state->current);
+        manager_free(m);
+        ck_assert(vf_works(&vf));
+
+        m = manager_up(CONF_CDEV);
+        pf = the_pf(m);
+        ck_assert_int_eq(pf->status, PF_STATUS_READY);
+        ck_assert_str_eq(pf_api_to_string(pf), "cdev");
+        ck_assert_uint_eq(pf->state->generation, 2);
+        ck_assert(token_equal(pf->state->current, &t1));
+        ck_assert(vf_works(&vf));
+        manager_free(m);
+        test_opener_close(&vf);
+}
+END_TEST
+
+/* Api=auto: the group API while the kernel has it, the cdev API on a kernel without
+ * /dev/vfio/vfio (CONFIG_VFIO_GROUP off). */
+START_TEST(test_api_auto) {
+        _cleanup_free_ char *container = NULL;
+        Manager *m = manager_up(CONF_PLAIN "Api=auto\n");
+
+        ck_assert_str_eq(pf_api_to_string(the_pf(m)), "group");
+        ck_assert_int_eq(vfio_pf_api(the_pf(m)->vfio), VFIO_API_GROUP);
+        manager_free(m);
+
+        ck_assert_int_ge(asprintf(&container, "%s/vfio/vfio", fixture_dev(env.fixture)), 0);
+        ck_assert_int_eq(unlink(container), 0);
+        m = manager_up(CONF_PLAIN);
+        ck_assert_int_eq(the_pf(m)->status, PF_STATUS_READY);
+        ck_assert_int_eq(vfio_pf_api(the_pf(m)->vfio), VFIO_API_CDEV);
+        ck_assert_str_eq(pf_api_to_string(the_pf(m)), "cdev");
+        manager_free(m);
+}
+END_TEST
+
+/* Api=cdev on a kernel without CONFIG_VFIO_DEVICE_CDEV (no <device>/vfio-dev): the PF is not
+ * served, and says why; Api=group still works there. */
+START_TEST(test_cdev_missing) {
+        _cleanup_free_ char *vfio_dev = NULL;
+        Manager *m;
+        Pf *pf;
+
+        ck_assert_int_ge(asprintf(&vfio_dev, "%s/bus/pci/devices/" PF "/vfio-dev", fixture_sysfs(env.fixture)), 0);
+        ck_assert_int_eq(test_rm_rf(vfio_dev), 0);
+        m = manager_up(CONF_CDEV);
+        pf = the_pf(m);
+        ck_assert_int_eq(pf->status, PF_STATUS_GONE);
+        ck_assert_int_eq(pf->status_error, -ENODEV);
+        ck_assert_ptr_null(pf->vfio);
+        ck_assert_int_eq(kmodel_device_is_open(fixture_dev(env.fixture), PF), 0);
+        manager_free(m);
+
+        m = manager_up(CONF_PLAIN "Api=group\n");
+        ck_assert_int_eq(the_pf(m)->status, PF_STATUS_READY);
+        manager_free(m);
+}
+END_TEST
+
+/* A reload that changes Api= does not reopen a PF that stays (DESIGN.md: never reopened); the
+ * new API applies when it is next opened. */
+START_TEST(test_api_change_on_reload) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_token_ Token t1 = {};
+        Manager *m = manager_up(CONF_PLAIN);
+        Pf *pf = the_pf(m);
+
+        token_copy(&t1, pf->state->current);
+        ck_assert_int_eq(config_load_string("t.conf", CONF_CDEV, &c, NULL), 0);
+        pf_update_config(pf, &c->pfs[0]);
+        ck_assert_int_eq(pf->status, PF_STATUS_READY);
+        ck_assert_int_eq(vfio_pf_api(pf->vfio), VFIO_API_GROUP);
+        ck_assert_str_eq(pf_api_to_string(pf), "group");
+        ck_assert_int_eq(pf->config.api, PF_API_CDEV);
+        ck_assert(token_equal(pf->state->current, &t1));
+        manager_free(m);
+
+        m = manager_up(CONF_CDEV);
+        ck_assert_str_eq(pf_api_to_string(the_pf(m)), "cdev");
+        ck_assert(token_equal(the_pf(m)->state->current, &t1));
+        manager_free(m);
+}
+END_TEST
+
 static Suite *pf_suite(void) {
         Suite *s = suite_create("pf");
         TCase *tc;
@@ -955,6 +1091,17 @@ static Suite *pf_suite(void) {
         tcase_add_test(tc, test_request_release);
         tcase_add_test(tc, test_damaged_state_no_vfs);
         tcase_add_test(tc, test_damaged_state_vfs_open);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("api");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, test_cdev_start);
+        tcase_add_test(tc, test_cdev_crash_after_begin);
+        tcase_add_test(tc, test_cdev_crash_after_set);
+        tcase_add_test(tc, test_cdev_crash_after_commit);
+        tcase_add_test(tc, test_api_auto);
+        tcase_add_test(tc, test_cdev_missing);
+        tcase_add_test(tc, test_api_change_on_reload);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("vanish");

@@ -18,8 +18,7 @@
 #    guest, compared line by line with the same table run on the kernel model on the host (with
 #    the cdev stories on kernels with the cdev, *-iommufd);
 #  - on kernels with the cdev: job-vfio-cdev.sh, the daemon's daemon/vfio.c with the cdev API
-#    (tests/vm/vfio-pf), and, once the daemon takes [PhysicalFunction] Api=cdev, job-daemon.sh
-#    again with Api=cdev.
+#    (tests/vm/vfio-pf), and job-daemon.sh and job-systemd.sh again with Api=cdev.
 # Ends with "N passed, N failed". Exit: 0 all passed, 1 something failed, 77 (automake's skip)
 # when the host lacks QEMU or the kernels and this is not CI. Under CI=true nothing is skipped:
 # missing tools are installed (fetch-kernels.sh), and a VM that cannot boot fails the run.
@@ -202,20 +201,15 @@ for kver in "${kvers[@]}"; do
                 fi
         fi
 
-        # The cdev: the daemon's vfio.c with Api=cdev, then the daemon itself with Api=cdev once it
-        # takes the key (the lead's pf.c/config.c wiring; until then a NOTE).
+        # The cdev: the daemon's vfio.c with Api=cdev, then the daemon itself with Api=cdev, alone
+        # and under systemd.
         cdev=no
         case $kver in *-iommufd) cdev=yes ;; esac
         if [ $cdev = yes ]; then
                 vm "$kver vfio.c cdev" --log "$log-vfio-cdev.log" --vfs 2 --env "VF_OPEN=$vf_open" \
                         --env "VFIO_PF=$builddir/tests/vm/vfio-pf" "$kver" -- "$here/job-vfio-cdev.sh"
                 count "$kver" "vfio.c cdev job" $?
-                printf '[PhysicalFunction]\nAddress=0000:01:00.0\nApi=cdev\n' > "$work/api.conf"
-                if [ -z "$dest" ]; then
-                        :
-                elif ! "$builddir/vfio-tokend" --check-config --config="$work/api.conf" >/dev/null 2>&1; then
-                        echo "NOTE: $kver: vfio-tokend takes no Api=cdev yet: the daemon job with Api=cdev does not run"
-                else
+                if [ -n "$dest" ]; then
                         rm -rf "$work/daemon" && mkdir -p "$work/daemon"
                         vm "$kver daemon (Api=cdev)" --log "$log-daemon-cdev.log" --share "$work/daemon" \
                                 --env "VF_OPEN=$vf_open" --env "top_builddir=$builddir" --env "top_srcdir=$top" \
@@ -223,6 +217,15 @@ for kver in "${kvers[@]}"; do
                                 "$kver" -- "$here/job-daemon.sh"
                         count "$kver" "daemon job (Api=cdev)" $?
                         cp "$work/daemon/daemon.log" "$log-daemon-cdev-tokend.log" 2>/dev/null || true
+                fi
+                # systemd as PID 1 with Api=cdev: the fd store holds the iommufd and the cdev.
+                if [ -n "$sysd_build" ]; then
+                        rm -rf "$work/systemd" && mkdir -p "$work/systemd"
+                        vm "$kver systemd (Api=cdev)" --log "$log-systemd-cdev.log" --init=systemd \
+                                --share "$work/systemd" --timeout "$((VM_TIMEOUT > 480 ? VM_TIMEOUT : 480))" \
+                                --env "VF_OPEN=$vf_open" --env "TOKEND_BUILD=$sysd_build" --env "VM_API=cdev" \
+                                "$kver" -- "$here/job-systemd.sh"
+                        count "$kver" "systemd job (Api=cdev)" $?
                 fi
         fi
 

@@ -27,6 +27,11 @@
 # (fd store dropped) the daemon reopens the PF with the persisted token while the VF is still
 # held. `systemd-analyze security` of the running unit must give the host's offline figure. The
 # journal must not contain the token.
+#
+# With VM_API=cdev (a kernel with the VFIO cdev) the daemon holds the PF through its iommufd cdev
+# ([PhysicalFunction] Api=cdev): --setup hands it the cdev node and /dev/iommu (an ACL entry), the
+# unit's device cgroup lets it open them, and the fd store holds its two fds (iommufd, cdev)
+# across the same restarts, while the client holds its VF through the group API.
 # shellcheck disable=SC2015 # "test && pass || fail": pass never fails
 # shellcheck disable=SC2317 # fdtool is called through helper_start
 set -u
@@ -87,6 +92,12 @@ pf=$VM_PF
 vf=${VM_VFS%% *}
 vf2=${VM_VFS##* }
 unit=vfio-tokend.service
+api=${VM_API:-group}
+case $api in
+group) nfds=3 ;;  # container, group, device
+cdev) nfds=2 ;;   # iommufd, cdev
+*) echo "job-systemd: VM_API=$api: not group or cdev" >&2; exit 2 ;;
+esac
 user=vmtest       # allowed by the polkit rule below
 other=vmother     # not allowed
 t0=$(date +%s.%N)
@@ -147,7 +158,8 @@ helper_stop() {
         wait "${h_pid[$1]}"
 }
 
-# fdtool hold PID: takes copies (pidfd_getfd) of PID's VFIO fds (/dev/vfio/*, [vfio-device]) and
+# fdtool hold PID: takes copies (pidfd_getfd) of PID's VFIO fds (/dev/vfio/*, /dev/vfio/devices/*,
+# /dev/iommu, [vfio-device]) and
 # prints "held N"; then answers one line per request on stdin:
 #   same PID   "same" if every held copy is the very same open file as one of PID's VFIO fds
 #              (kcmp KCMP_FILE) and PID has no others, else "different"
@@ -175,7 +187,8 @@ def vfio_fds(pid):
             continue
         # A file opened in a mount namespace that is gone (the old daemon's) shows a path
         # relative to its detached mount: "/vfio/6", not "/dev/vfio/6".
-        if re.search(r"(^|/)vfio/(vfio|[0-9]+)$", t) or t == "anon_inode:[vfio-device]":
+        if re.search(r"(^|/)vfio/(vfio|[0-9]+|devices/vfio[0-9]+)$", t) or re.search(r"(^|/)iommu$", t) \
+                or t == "anon_inode:[vfio-device]":
             out.append((int(n), t))
     return out
 def say(s):
@@ -216,7 +229,7 @@ fdtool() { /usr/bin/python3 "$tmp/fdtool.py" "$@"; }
 
 vendor=$(cat "/sys/bus/pci/devices/$pf/vendor")
 vendor=${vendor#0x}
-note "job started on $VM_KERNEL; $(systemctl --version | head -n 1); boot took: $(systemd-analyze 2>&1 | head -n 1)"
+note "job started on $VM_KERNEL (Api=$api); $(systemctl --version | head -n 1); boot took: $(systemd-analyze 2>&1 | head -n 1)"
 
 # --- install: the Debian package, as an admin would ----------------------------------------------
 deb=$(echo "$b"/vfio-tokend_*.deb)
@@ -251,6 +264,7 @@ Address=$pf
 NumVFs=2
 BindVFIO=yes
 EOF
+[ "$api" = group ] || echo "Api=$api" >> /etc/vfio-tokend/vfio-tokend.conf
 mkdir -p /etc/polkit-1/rules.d
 cat > /etc/polkit-1/rules.d/50-vm-test.rules <<EOF
 polkit.addRule(function(action, subject) {
@@ -276,7 +290,16 @@ is "unit active" "$(prop ActiveState)/$(prop SubState)" active/running
 is "PF bound by --setup" "$(vm_driver "$pf")" vfio-pci
 is "VFs enabled by --setup" "$(cat "/sys/bus/pci/devices/$pf/sriov_numvfs")" 2
 group=$(vm_group "$pf")
-is "/dev/vfio/$group owned by" "$(stat -c %U "/dev/vfio/$group")" vfio-tokend
+if [ "$api" = cdev ]; then
+        cdev=$(ls "/sys/bus/pci/devices/$pf/vfio-dev")
+        is "/dev/vfio/devices/$cdev owned by, mode" "$(stat -c '%U %a' "/dev/vfio/devices/$cdev")" "vfio-tokend 600"
+        is "/dev/vfio/$group (not the daemon's on Api=cdev) owned by" "$(stat -c %U "/dev/vfio/$group")" root
+        setpriv --reuid=vfio-tokend --regid=vfio-tokend --clear-groups -- test -r /dev/iommu -a -w /dev/iommu &&
+                pass "vfio-tokend may open /dev/iommu rw (ACL entry by --setup)" ||
+                fail "vfio-tokend may open /dev/iommu rw (ACL entry by --setup)"
+else
+        is "/dev/vfio/$group owned by" "$(stat -c %U "/dev/vfio/$group")" vfio-tokend
+fi
 is "bus name org.vfio.Tokend1 owned by the main process" \
         "$(busctl status --no-pager org.vfio.Tokend1 2>/dev/null | sed -n 's/^PID=//p')" "$(prop MainPID)"
 
@@ -292,7 +315,7 @@ for c in CapInh CapPrm CapEff CapBnd CapAmb; do
 done
 is "main process NoNewPrivs" "$(awk '$1 == "NoNewPrivs:" { print $2 }' "$st")" 1
 is "main process Seccomp (filter)" "$(awk '$1 == "Seccomp:" { print $2 }' "$st")" 2
-is "fd store after the first start" "$(prop NFileDescriptorStore)" 3
+is "fd store after the first start" "$(prop NFileDescriptorStore)" $nfds
 # Tokens in memfd_secret memory where the kernel allows it (the unit allows the system call),
 # else in mlock()ed memory.
 if [ "$(cat /sys/module/secretmem/parameters/enable 2>/dev/null)" = Y ]; then
@@ -302,8 +325,8 @@ else
         [ "$(awk '$1 == "VmLck:" { print $2 }' "$st")" -gt 0 ] && pass "tokens in mlock()ed memory (no secretmem)" ||
                 fail "tokens in mlock()ed memory (no secretmem): VmLck is 0"
 fi
-run_journal | grep -q "Ready (group API, opened" && pass "first start opened the PF" ||
-        fail "first start: no 'Ready (group API, opened' in the journal"
+run_journal | grep -q "Ready ($api API, opened" && pass "first start opened the PF ($api API)" ||
+        fail "first start: no 'Ready ($api API, opened' in the journal"
 st_dir=/var/lib/vfio-tokend
 is "state directory" "$(stat -c '%a %U' "$st_dir")" "700 vfio-tokend"
 files=$(find "$st_dir" -type f ! -perm 0600 | wc -l)
@@ -333,7 +356,7 @@ after() {   # after WHAT
                 fail "$w: main process $m (was $main)"
         main=$m
         is "$w: unit active" "$(prop ActiveState)/$(prop SubState)" active/running
-        is "$w: fd store" "$(prop NFileDescriptorStore)" 3
+        is "$w: fd store" "$(prop NFileDescriptorStore)" $nfds
         t=$(acquire) && [ "$t" = "$T" ] && pass "$w: root gets the same token" || fail "$w: root gets the same token"
         t=$(acquire "$user") && [ "$t" = "$T" ] && pass "$w: $user re-acquires the same token" ||
                 fail "$w: $user re-acquires the same token"
@@ -348,19 +371,21 @@ warm() {   # warm WHAT
         j=$(run_journal)
         grep -q "Took the PF's fds back from the fd store" <<<"$j" &&
                 pass "$w: journal: fds taken back from the fd store" || fail "$w: journal: no 'Took the PF's fds back'"
-        grep -q "Ready (group API, fds kept" <<<"$j" && pass "$w: journal: Ready (fds kept)" ||
-                fail "$w: journal: no 'Ready (group API, fds kept'"
+        grep -q "Ready ($api API, fds kept" <<<"$j" && pass "$w: journal: Ready ($api API, fds kept)" ||
+                fail "$w: journal: no 'Ready ($api API, fds kept'"
         is "$w: the daemon's VFIO fds are the old daemon's open files (kcmp)" "$(helper_ask dfd "same $main")" same
         is "$w: systemd's fd store holds them too (kcmp)" "$(helper_ask dfd "same 1")" same
 }
 
 helper_start dfd fdtool hold "$main"
-is "copies of the daemon's PF fds (container, group, device)" "$(helper_read dfd)" "held 3"
+is "copies of the daemon's PF fds ($api API)" "$(helper_read dfd)" "held $nfds"
 
 # A VMM's lease, held by `vfio-tokenctl acquire --hold` as $user through every restart below.
 pf_path=$(busctl call org.vfio.Tokend1 /org/vfio/Tokend1 org.vfio.Tokend1.Manager GetPhysicalFunction s "$pf" |
         sed -n 's/^o "\(.*\)"$/\1/p')
 leases() { busctl get-property org.vfio.Tokend1 "$pf_path" org.vfio.Tokend1.PhysicalFunction Leases 2>/dev/null; }
+is "the PF's Api property" "$(busctl get-property org.vfio.Tokend1 "$pf_path" org.vfio.Tokend1.PhysicalFunction Api)" \
+        "s \"$api\""
 # Without the helpers' fifos: a copy of one of their write ends would keep it from its EOF.
 (
         for fd in /proc/$BASHPID/fd/*; do
@@ -401,7 +426,7 @@ is "reload: unit active" "$(prop ActiveState)/$(prop SubState)" active/running
 run_journal | grep -q "Rotation interval now 86400 s" && pass "reload: the new interval applies" ||
         fail "reload: no 'Rotation interval now' in the journal"
 is "reload: the daemon's VFIO fds are the same open files (kcmp: nothing reopened)" "$(helper_ask dfd "same $main")" same
-is "reload: fd store" "$(prop NFileDescriptorStore)" 3
+is "reload: fd store" "$(prop NFileDescriptorStore)" $nfds
 is "reload: held VF's config space reads (vendor)" "$(helper_ask vfc vendor)" "$vendor"
 t=$(acquire) && [ "$t" = "$T" ] && pass "reload: the same token" || fail "reload: the same token"
 held reload
@@ -409,7 +434,7 @@ held reload
 # --- daemon-reexec (what an upgrade of systemd does): the daemon runs on, the store is kept -------
 ok "systemctl daemon-reexec" systemctl daemon-reexec
 is "daemon-reexec: main process unchanged" "$(prop MainPID)" "$main"
-is "daemon-reexec: fd store" "$(prop NFileDescriptorStore)" 3
+is "daemon-reexec: fd store" "$(prop NFileDescriptorStore)" $nfds
 is "daemon-reexec: systemd's fd store holds the daemon's files (kcmp)" "$(helper_ask dfd "same 1")" same
 
 # --- kill -9 of the main process: Restart=on-failure brings it back, the store kept -------------
@@ -438,8 +463,8 @@ systemctl start "$unit" || abort "systemctl start after stop"
 note "cold start took $(awk -v a="$t" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1fs", b - a }')"
 pass "systemctl start after stop (VF in use, PF reopened)"
 j=$(run_journal)
-grep -q "Ready (group API, opened" <<<"$j" && pass "cold start: journal: Ready (opened)" ||
-        fail "cold start: journal: no 'Ready (group API, opened'"
+grep -q "Ready ($api API, opened" <<<"$j" && pass "cold start: journal: Ready ($api API, opened)" ||
+        fail "cold start: journal: no 'Ready ($api API, opened'"
 grep -q "Took the PF's fds back" <<<"$j" && fail "cold start: fds came from a store that should be empty" ||
         pass "cold start: nothing taken from the fd store"
 grep -q "Token set" <<<"$j" && fail "cold start: the daemon set a new token" || pass "cold start: no new token set"
@@ -489,7 +514,7 @@ is "re-plugged: PF on vfio-pci again" "$(vm_driver "$pf")" vfio-pci
 is "re-plugged: the daemon has it ready, without a restart" \
         "$(busctl get-property org.vfio.Tokend1 "$pf_path" org.vfio.Tokend1.PhysicalFunction State)" 's "ready"'
 is "re-plugged: same main process" "$(prop MainPID)" "$main"
-is "re-plugged: fd store" "$(prop NFileDescriptorStore)" 3
+is "re-plugged: fd store" "$(prop NFileDescriptorStore)" $nfds
 t=$(acquire) && [ "$t" = "$T" ] && pass "re-plugged: the same token" || fail "re-plugged: the same token"
 is "re-plugged: VF $vf opens with it" "$("$VF_OPEN" --token "$T" "$vf" 2>/dev/null)" OK
 
