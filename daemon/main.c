@@ -26,6 +26,7 @@
 #include "state.h"
 #include "strv.h"
 #include "sysfs.h"
+#include "vfio.h"
 
 static const char *arg_config = NULL;
 static const char *arg_state_dir = NULL;
@@ -256,37 +257,51 @@ static int drop_privileges(const char *state_dir, uid_t uid, gid_t gid, bool hav
         return 0;
 }
 
+/* Whether this process may open the nodes the PF is opened through (Api=): the container and
+ * the group node, or /dev/iommu and the PF's cdev. 0 yes, 1 cannot tell (an absent or odd PF,
+ * reported per PF later), or -errno with the refused node in `node`. */
+static int pf_nodes_access(const Manager *m, const PfConfig *c, char *node, size_t size) {
+        _cleanup_(pci_device_freep) PciDevice *d = NULL;
+        bool cdev;
+
+        if (sysfs_device_read(m->sysfs_root, c->address, &d) < 0 || d->iommu_group < 0)
+                return 1;
+        cdev = pf_config_vfio_api(c, m->dev_root) == VFIO_API_CDEV;
+        if (cdev && d->vfio_cdev < 0)
+                return 1;
+        for (int i = 0; i < 2; i++) {
+                if (i == 0)
+                        snprintf(node, size, cdev ? "%s/iommu" : "%s/vfio/vfio", m->dev_root);
+                else if (cdev)
+                        snprintf(node, size, "%s/vfio/devices/vfio%d", m->dev_root, d->vfio_cdev);
+                else
+                        snprintf(node, size, "%s/vfio/%d", m->dev_root, d->iommu_group);
+                if (access(node, R_OK | W_OK) < 0)
+                        return -errno;
+        }
+        return 0;
+}
+
 /* Started without root, the daemon needs the nodes --setup hands to the service user. If it
  * can use none of the configured PFs' nodes, starting would only serve a bus of dead PFs:
  * refuse with one message that says what to do. */
 static int check_device_access(Manager *m) {
         char node[4096], first[4096] = "";
-        int first_error = 0;
-
-        snprintf(node, sizeof node, "%s/vfio/vfio", m->dev_root);
-        if (access(node, R_OK | W_OK) < 0)
-                return log_error_errno(errno,
-                                       "Cannot use %s: %m. Start vfio-tokend as root, or as user %s after "
-                                       "'vfio-tokend --setup' has handed it the VFIO device nodes.",
-                                       node, SERVICE_USER);
+        int first_error = 0, r;
 
         for (size_t i = 0; i < m->config->n_pfs; i++) {
-                _cleanup_(pci_device_freep) PciDevice *d = NULL;
-
-                if (sysfs_device_read(m->sysfs_root, m->config->pfs[i].address, &d) < 0 || d->iommu_group < 0)
-                        return 0; /* absent or odd PFs are reported per PF later */
-                snprintf(node, sizeof node, "%s/vfio/%d", m->dev_root, d->iommu_group);
-                if (access(node, R_OK | W_OK) >= 0)
+                r = pf_nodes_access(m, &m->config->pfs[i], node, sizeof node);
+                if (r >= 0)
                         return 0;
                 if (!first_error) {
-                        first_error = errno;
+                        first_error = -r;
                         snprintf(first, sizeof first, "%s", node);
                 }
         }
         if (!first_error)
                 return 0;
         return log_error_errno(first_error,
-                               "Cannot use the VFIO group node of any configured PF as uid %u (%s: %m). Start "
+                               "Cannot use the VFIO nodes of any configured PF as uid %u (%s: %m). Start "
                                "vfio-tokend as root, or as user %s after 'vfio-tokend --setup' has handed it "
                                "the nodes.",
                                (unsigned) geteuid(), first, SERVICE_USER);

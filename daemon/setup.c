@@ -19,13 +19,11 @@
 #include "sysfs.h"
 #include "vfio.h"
 
-static int setup_group_node(const char *dev_root, int group, uid_t uid, gid_t gid) {
-        char path[4096];
-
+/* Hands the node the daemon opens the PF through (the IOMMU group's /dev/vfio/N, or the PF's
+ * cdev /dev/vfio/devices/vfioN) to the service user, and not more: 0600. */
+static int setup_node(const char *path, uid_t uid, gid_t gid) {
         if (uid == (uid_t) -1)
                 return 0;
-        snprintf(path, sizeof path, "%s/vfio/%d", dev_root, group);
-        /* Hand the node, not more: the daemon needs exactly this one to open the PF. */
         if (chown(path, uid, gid) < 0)
                 return -errno;
         if (chmod(path, 0600) < 0)
@@ -143,22 +141,11 @@ static int setup_iommu_node(const char *dev_root, uid_t uid) {
         return 0;
 }
 
-static int setup_cdev_node(const char *dev_root, int cdev, uid_t uid, gid_t gid) {
-        char path[4096];
-
-        if (uid == (uid_t) -1)
-                return 0;
-        snprintf(path, sizeof path, "%s/vfio/devices/vfio%d", dev_root, cdev);
-        if (chown(path, uid, gid) < 0)
-                return -errno;
-        if (chmod(path, 0600) < 0)
-                return -errno;
-        return 0;
-}
-
 static int setup_pf(const PfConfig *c, const char *sysfs_root, const char *dev_root, uid_t uid, gid_t gid) {
         _cleanup_(pci_device_freep) PciDevice *d = NULL;
         const char *a = c->address;
+        char node[4096];
+        bool cdev;
         int r;
 
         r = sysfs_device_read(sysfs_root, a, &d);
@@ -225,22 +212,21 @@ static int setup_pf(const PfConfig *c, const char *sysfs_root, const char *dev_r
 
         if (d->iommu_group < 0)
                 return log_pf_error_errno(a, 0, -ENODEV, "No IOMMU group (is the IOMMU enabled?).");
-        if (pf_config_vfio_api(c, dev_root) == VFIO_API_CDEV) {
-                if (d->vfio_cdev < 0)
-                        return log_pf_error_errno(a, 0, -ENODEV, "No VFIO cdev (CONFIG_VFIO_DEVICE_CDEV?).");
-                r = setup_cdev_node(dev_root, d->vfio_cdev, uid, gid);
-                if (r < 0)
-                        return log_pf_error_errno(a, 0, r, "Failed to hand %s/vfio/devices/vfio%d to the service user: %m",
-                                                  dev_root, d->vfio_cdev);
+        cdev = pf_config_vfio_api(c, dev_root) == VFIO_API_CDEV;
+        if (cdev && d->vfio_cdev < 0)
+                return log_pf_error_errno(a, 0, -ENODEV, "No VFIO cdev (CONFIG_VFIO_DEVICE_CDEV?).");
+        if (cdev)
+                snprintf(node, sizeof node, "%s/vfio/devices/vfio%d", dev_root, d->vfio_cdev);
+        else
+                snprintf(node, sizeof node, "%s/vfio/%d", dev_root, d->iommu_group);
+        r = setup_node(node, uid, gid);
+        if (r < 0)
+                return log_pf_error_errno(a, 0, r, "Failed to hand %s to the service user: %m", node);
+        if (cdev) {
                 r = setup_iommu_node(dev_root, uid);
                 if (r < 0)
                         return log_pf_error_errno(a, 0, r, "Failed to give the service user %s/iommu: %m", dev_root);
-                return 0;
         }
-        r = setup_group_node(dev_root, d->iommu_group, uid, gid);
-        if (r < 0)
-                return log_pf_error_errno(a, 0, r, "Failed to hand %s/vfio/%d to the service user: %m", dev_root,
-                                          d->iommu_group);
         return 0;
 }
 

@@ -8,6 +8,7 @@ integration_tests = \
 	tests/integration/test-restart.sh \
 	tests/integration/test-reload.sh \
 	tests/integration/test-lease-restart.sh \
+	tests/integration/test-cdev.sh \
 	tests/integration/test-qemu.sh
 TESTS += tests/integration/run.sh
 EXTRA_DIST += \
