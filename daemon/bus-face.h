@@ -30,3 +30,12 @@ static inline BusFace *bus_face_of_bus(sd_bus *bus) {
 static inline BusFace *bus_face_of(sd_bus_message *call) {
         return bus_face_of_bus(sd_bus_message_get_bus(call));
 }
+
+/* A property getter prop_NAME that appends `expr` with signature `sig`, where `expr` may use
+ * `obj`, the object's userdata as a `const type *`. */
+#define BUS_PROPERTY_GETTER(type, name, sig, expr)                                                       \
+        static int prop_##name(sd_bus *bus, const char *path, const char *interface, const char *property, \
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {             \
+                const type *obj = userdata;                                                                \
+                return sd_bus_message_append(reply, sig, expr);                                            \
+        }

@@ -49,19 +49,14 @@ int bus_lease_enumerate(sd_bus *bus, const char *path, void *userdata, char ***r
         return 1;
 }
 
-#define LEASE_PROPERTY(name, sig, expr)                                                                  \
-        static int prop_##name(sd_bus *bus, const char *path, const char *interface, const char *property, \
-                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {             \
-                const Lease *l = userdata;                                                                 \
-                return sd_bus_message_append(reply, sig, expr);                                            \
-        }
+#define LEASE_PROPERTY(name, sig, expr) BUS_PROPERTY_GETTER(Lease, name, sig, expr)
 
-LEASE_PROPERTY(pf, "o", pf_object_path(l->pf))
-LEASE_PROPERTY(device, "s", l->device)
-LEASE_PROPERTY(owner, "s", lease_owner_name(l))
-LEASE_PROPERTY(uid, "u", (uint32_t) l->uid)
-LEASE_PROPERTY(pid, "u", (uint32_t) l->pid)
-LEASE_PROPERTY(acquired, "t", l->acquired_usec)
+LEASE_PROPERTY(pf, "o", pf_object_path(obj->pf))
+LEASE_PROPERTY(device, "s", obj->device)
+LEASE_PROPERTY(owner, "s", lease_owner_name(obj))
+LEASE_PROPERTY(uid, "u", (uint32_t) obj->uid)
+LEASE_PROPERTY(pid, "u", (uint32_t) obj->pid)
+LEASE_PROPERTY(acquired, "t", obj->acquired_usec)
 
 typedef struct ReleaseRequest {
         sd_bus_message *call;

@@ -96,22 +96,17 @@ int bus_pf_enumerate(sd_bus *bus, const char *path, void *userdata, char ***ret_
         return 1;
 }
 
-#define PF_PROPERTY(name, sig, expr)                                                                     \
-        static int prop_##name(sd_bus *bus, const char *path, const char *interface, const char *property, \
-                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {             \
-                const Pf *pf = userdata;                                                                   \
-                return sd_bus_message_append(reply, sig, expr);                                            \
-        }
+#define PF_PROPERTY(name, sig, expr) BUS_PROPERTY_GETTER(Pf, name, sig, expr)
 
-PF_PROPERTY(address, "s", pf_address(pf))
-PF_PROPERTY(driver, "s", pf_driver(pf))
-PF_PROPERTY(num_vfs, "u", (uint32_t) pf_num_vfs(pf))
-PF_PROPERTY(total_vfs, "u", (uint32_t) pf_total_vfs(pf))
-PF_PROPERTY(generation, "t", pf_generation(pf))
-PF_PROPERTY(set_usec, "t", pf_token_set_usec(pf))
-PF_PROPERTY(api, "s", pf_api_to_string(pf))
-PF_PROPERTY(state, "s", pf_status_to_string(pf_status(pf)))
-PF_PROPERTY(state_reason, "s", pf_state_reason(pf))
+PF_PROPERTY(address, "s", pf_address(obj))
+PF_PROPERTY(driver, "s", pf_driver(obj))
+PF_PROPERTY(num_vfs, "u", (uint32_t) pf_num_vfs(obj))
+PF_PROPERTY(total_vfs, "u", (uint32_t) pf_total_vfs(obj))
+PF_PROPERTY(generation, "t", pf_generation(obj))
+PF_PROPERTY(set_usec, "t", pf_token_set_usec(obj))
+PF_PROPERTY(api, "s", pf_api_to_string(obj))
+PF_PROPERTY(state, "s", pf_status_to_string(pf_status(obj)))
+PF_PROPERTY(state_reason, "s", pf_state_reason(obj))
 
 static int prop_vfs(sd_bus *bus, const char *path, const char *interface, const char *property,
                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {

@@ -16,6 +16,7 @@
 #include "pf.h"
 #include "string-util.h"
 #include "time-util.h"
+#include "uid-count.h"
 #include "vfio-token-names.h"
 
 struct LeaseOwner {
@@ -25,12 +26,6 @@ struct LeaseOwner {
         struct LeaseOwner *next, *prev;
 };
 
-typedef struct UidCount {
-        uid_t uid;
-        unsigned n;
-        struct UidCount *next;
-} UidCount;
-
 struct LeaseRegistry {
         sd_bus *const *bus;
         unsigned max_per_user;
@@ -38,7 +33,7 @@ struct LeaseRegistry {
         Lease **by_id;         /* sorted by id: ids only grow, so appending keeps the order */
         size_t n, allocated;
         LeaseOwner *owners;
-        UidCount *uids;
+        UidCount *uids;        /* leases per uid */
 };
 
 int lease_registry_new(sd_bus *const *bus, unsigned max_per_user, LeaseRegistry **ret) {
@@ -58,10 +53,7 @@ LeaseRegistry *lease_registry_free(LeaseRegistry *r) {
         while (r->n > 0)
                 lease_free(r->by_id[r->n - 1]);
         free(r->by_id);
-        for (UidCount *u = r->uids, *next; u; u = next) {
-                next = u->next;
-                free(u);
-        }
+        uid_count_free(&r->uids);
         return mfree(r);
 }
 
@@ -80,13 +72,6 @@ static LeaseOwner *owner_find(const LeaseRegistry *r, const char *name) {
         return NULL;
 }
 
-static UidCount *uid_find(const LeaseRegistry *r, uid_t uid) {
-        for (UidCount *u = r->uids; u; u = u->next)
-                if (u->uid == uid)
-                        return u;
-        return NULL;
-}
-
 unsigned lease_registry_count(const LeaseRegistry *r) {
         return (unsigned) r->n;
 }
@@ -98,9 +83,7 @@ unsigned lease_registry_count_owner(const LeaseRegistry *r, const char *owner) {
 }
 
 unsigned lease_registry_count_uid(const LeaseRegistry *r, uid_t uid) {
-        UidCount *u = uid_find(r, uid);
-
-        return u ? u->n : 0;
+        return uid_count_get(r->uids, uid);
 }
 
 int lease_registry_check_quota(const LeaseRegistry *r, const char *owner, uid_t uid) {
@@ -111,16 +94,6 @@ int lease_registry_check_quota(const LeaseRegistry *r, const char *owner, uid_t 
         if (r->n >= LEASES_MAX)
                 return -ENOSPC;
         return 0;
-}
-
-/* A uid with no lease left is forgotten: the table holds only uids that hold leases. */
-static void uid_forget(LeaseRegistry *r, UidCount *u) {
-        for (UidCount **i = &r->uids; *i; i = &(*i)->next)
-                if (*i == u) {
-                        *i = u->next;
-                        free(u);
-                        return;
-                }
 }
 
 static void owner_unlink(LeaseRegistry *r, LeaseOwner *o) {
@@ -138,7 +111,6 @@ static void owner_unlink(LeaseRegistry *r, LeaseOwner *o) {
 static void registry_unlink(Lease *l) {
         LeaseRegistry *r = l->registry;
         LeaseOwner *o = l->owner;
-        UidCount *u;
         size_t lo = 0, hi = r->n;
 
         while (lo < hi) {
@@ -166,9 +138,7 @@ static void registry_unlink(Lease *l) {
                 l->owner = NULL;
         }
 
-        u = uid_find(r, l->uid);
-        if (u && u->n > 0 && --u->n == 0)
-                uid_forget(r, u);
+        uid_count_dec(&r->uids, l->uid);
 }
 
 /* Makes a lease with id `id` (0: the next one) and links it everywhere. */
@@ -176,7 +146,6 @@ static int lease_insert(LeaseRegistry *r, Pf *pf, uint64_t id, const char *devic
                         pid_t pid, uint64_t acquired_usec, Lease **ret) {
         _cleanup_free_ Lease *l = NULL;
         LeaseOwner *o;
-        UidCount *u;
         size_t pos;
 
         if (r->n == r->allocated) {
@@ -187,15 +156,6 @@ static int lease_insert(LeaseRegistry *r, Pf *pf, uint64_t id, const char *devic
                         return -ENOMEM;
                 r->by_id = b;
                 r->allocated = a;
-        }
-        u = uid_find(r, uid);
-        if (!u) {
-                u = calloc(1, sizeof(UidCount));
-                if (!u)
-                        return -ENOMEM;
-                u->uid = uid;
-                u->next = r->uids;
-                r->uids = u;
         }
         o = owner_find(r, owner);
         if (!o) {
@@ -228,6 +188,10 @@ static int lease_insert(LeaseRegistry *r, Pf *pf, uint64_t id, const char *devic
                 l->path = NULL;
                 goto fail;
         }
+        if (uid_count_inc(&r->uids, uid) < 0) {
+                l->path = mfree(l->path);
+                goto fail;
+        }
         if (l->id > r->next_id)
                 r->next_id = l->id;
 
@@ -244,7 +208,6 @@ static int lease_insert(LeaseRegistry *r, Pf *pf, uint64_t id, const char *devic
                 o->leases->owner_prev = l;
         o->leases = l;
         o->n_leases++;
-        u->n++;
 
         pf_lease_added(pf);
         bus_emit_object_added(*r->bus, l->path);

@@ -16,6 +16,7 @@ libtokend_a_SOURCES = \
 	daemon/pf.c daemon/pf.h daemon/pf-internal.h \
 	daemon/manager.c daemon/manager.h \
 	daemon/setup.c daemon/setup.h \
+	daemon/uid-count.c daemon/uid-count.h \
 	daemon/lease.c daemon/lease.h \
 	daemon/lease-file.c daemon/lease-file.h \
 	daemon/bus-emit.c daemon/bus-emit.h \

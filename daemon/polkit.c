@@ -13,17 +13,12 @@
 #include "polkit.h"
 #include "string-util.h"
 #include "time-util.h"
+#include "uid-count.h"
 #include "vfio-token-names.h"
 
 #define POLKIT_SERVICE "org.freedesktop.PolicyKit1"
 #define POLKIT_PATH "/org/freedesktop/PolicyKit1/Authority"
 #define POLKIT_INTERFACE "org.freedesktop.PolicyKit1.Authority"
-
-typedef struct UidPending {
-        uid_t uid;
-        unsigned n;
-        struct UidPending *next;
-} UidPending;
 
 typedef struct PolkitQuery {
         Polkit *polkit;
@@ -46,35 +41,16 @@ struct Polkit {
         PolkitQuery *queries;
         unsigned n_queries, n_in_flight;
         PolkitQuery *queue, **queue_tail;
-        UidPending *uids;
+        UidCount *uids;           /* checks waiting per uid */
         uint64_t next_id;
 };
-
-static UidPending *uid_find(const Polkit *p, uid_t uid) {
-        for (UidPending *u = p->uids; u; u = u->next)
-                if (u->uid == uid)
-                        return u;
-        return NULL;
-}
-
-/* A uid with no check waiting is forgotten: the table holds only uids that wait. */
-static void uid_forget(Polkit *p, UidPending *u) {
-        for (UidPending **i = &p->uids; *i; i = &(*i)->next)
-                if (*i == u) {
-                        *i = u->next;
-                        free(u);
-                        return;
-                }
-}
 
 unsigned polkit_pending(const Polkit *p) {
         return p ? p->n_queries : 0;
 }
 
 unsigned polkit_pending_uid(const Polkit *p, uid_t uid) {
-        UidPending *u = p ? uid_find(p, uid) : NULL;
-
-        return u ? u->n : 0;
+        return p ? uid_count_get(p->uids, uid) : 0;
 }
 
 static void queue_remove(Polkit *p, PolkitQuery *q) {
@@ -104,7 +80,6 @@ static void dispatch(Polkit *p);
 /* Ends a query without calling done (done, if due, has been called already). */
 static PolkitQuery *query_free(PolkitQuery *q) {
         Polkit *p;
-        UidPending *u;
 
         if (!q)
                 return NULL;
@@ -121,9 +96,7 @@ static PolkitQuery *query_free(PolkitQuery *q) {
                 p->n_in_flight--;
         } else
                 queue_remove(p, q);
-        u = uid_find(p, q->uid);
-        if (u && u->n > 0 && --u->n == 0)
-                uid_forget(p, u);
+        uid_count_dec(&p->uids, q->uid);
         sd_bus_message_unref(q->check);
         sd_bus_message_unref(q->call);
         if (q->free_userdata)
@@ -151,10 +124,7 @@ Polkit *polkit_free(Polkit *p) {
                         send_cancel(p, p->queries->cancellation_id);
                 query_free(p->queries);
         }
-        for (UidPending *u = p->uids, *next; u; u = next) {
-                next = u->next;
-                free(u);
-        }
+        uid_count_free(&p->uids);
         sd_bus_unref(p->bus);
         return mfree(p);
 }
@@ -264,25 +234,15 @@ int polkit_check_async(Polkit *p, sd_bus_message *call, uid_t uid, const char *a
                        const char *const *details, PolkitDone done, void *userdata,
                        void (*free_userdata)(void *)) {
         const char *sender = sd_bus_message_get_sender(call);
-        UidPending *u;
         PolkitQuery *q;
         int r;
 
         if (!sender)
                 return -EBADMSG;
-        u = uid_find(p, uid);
-        if (u && u->n >= p->max_per_user)
+        if (uid_count_get(p->uids, uid) >= p->max_per_user)
                 return -EUSERS;
         if (p->n_queries >= POLKIT_MAX_PENDING)
                 return -ENOSPC;
-        if (!u) {
-                u = calloc(1, sizeof(UidPending));
-                if (!u)
-                        return -ENOMEM;
-                u->uid = uid;
-                u->next = p->uids;
-                p->uids = u;
-        }
 
         q = calloc(1, sizeof(PolkitQuery));
         if (!q)
@@ -291,6 +251,8 @@ int polkit_check_async(Polkit *p, sd_bus_message *call, uid_t uid, const char *a
         q->uid = uid;
         q->done = done;
         r = build_check(p, q, call, sender, action, details);
+        if (r >= 0)
+                r = uid_count_inc(&p->uids, uid);
         if (r < 0) {
                 sd_bus_message_unref(q->check);
                 free(q);
@@ -302,7 +264,6 @@ int polkit_check_async(Polkit *p, sd_bus_message *call, uid_t uid, const char *a
                 p->queries->prev = q;
         p->queries = q;
         p->n_queries++;
-        u->n++;
         *p->queue_tail = q;
         p->queue_tail = &q->queue_next;
         /* Only now does the query own userdata: on failure above the caller keeps it. */

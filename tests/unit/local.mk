@@ -20,6 +20,7 @@ unit_tests = \
 	tests/unit/test-manager \
 	tests/unit/test-lifecycle \
 	tests/unit/test-libvfio-token \
+	tests/unit/test-uid-count \
 	tests/unit/test-lease \
 	tests/unit/test-polkit \
 	tests/unit/test-bus \
