@@ -289,10 +289,13 @@ static int check_device_access(Manager *m) {
         char node[4096], first[4096] = "";
         int first_error = 0, r;
 
+        /* PFs it cannot tell about count neither way: they are reported one by one later. */
         for (size_t i = 0; i < m->config->n_pfs; i++) {
                 r = pf_nodes_access(m, &m->config->pfs[i], node, sizeof node);
-                if (r >= 0)
+                if (r == 0)
                         return 0;
+                if (r > 0)
+                        continue;
                 if (!first_error) {
                         first_error = -r;
                         snprintf(first, sizeof first, "%s", node);

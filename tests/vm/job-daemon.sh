@@ -12,7 +12,9 @@
 #     (tests/vfio-tokend-crashpoints, after the pending token is on disk, and after the SET).
 # Last: no token the test saw is in the daemon's log (all its starts).
 # With VM_API=cdev (a kernel with the VFIO cdev) the daemon is configured with Api=cdev and the
-# checks of the PF's node are of its cdev (/dev/vfio/devices/vfioN) instead of its group node.
+# checks of the PF's node are of its cdev (/dev/vfio/devices/vfioN) instead of its group node;
+# VFs are then also bound through their own cdevs (tests/vm/vfio-pf, VFIO_DEVICE_BIND_IOMMUFD
+# with VFIO_DEVICE_BIND_FLAG_TOKEN) with the granted tokens, before and after the rotation.
 #
 # Run by check-vm.sh as `run-vm.sh --share DIR --env VF_OPEN=... --env top_builddir=...
 # --env VM_DESTDIR=... --env VM_OUT=DIR KERNEL -- job-daemon.sh` (the PF starts on nvme, the
@@ -45,7 +47,7 @@ read -r VF1 VF2 _ <<<"$VM_VFS"
 UUID_RE='[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
 CRASHD=$B/tests/vfio-tokend-crashpoints
 
-for f in "$B/vfio-tokend" "$B/client/vfio-tokenctl" "$CRASHD" "${VF_OPEN:?}"; do
+for f in "$B/vfio-tokend" "$B/client/vfio-tokenctl" "$CRASHD" "${VF_OPEN:?}" "$B/tests/vm/vfio-pf"; do
         [[ -x $f ]] || tk_die "$f is not built (make all)"
 done
 
@@ -257,6 +259,12 @@ for v in "$VF1" "$VF2"; do
         chgrp kvm-test "/dev/vfio/$g" && chmod 0660 "/dev/vfio/$g"
 done
 
+# cdev_bind DEVICE [TOKEN]: bind DEVICE through its cdev as a VMM with an iommufd does (as root:
+# the VF cdevs are root's), then let go; prints OK or the errno name.
+cdev_bind() {
+        "$B/tests/vm/vfio-pf" --api=cdev ${2:+--token "$2"} "$1" 2>/dev/null | head -n 1
+}
+
 # =============================================================================================
 # 2. Who gets the token, and what the kernel says about it.
 acquire alice "$VF1"
@@ -266,6 +274,10 @@ check "... and prints a token" grep -qxE "$UUID_RE" <<<"$T1"
 check_eq "alice opens $VF1 with it" "$(vf_open "$VF1 vf_token=$T1")" OK
 check_eq "alice: $VF1 without a token" "$(vf_open "$VF1")" EACCES
 check_eq "alice: $VF1 with a wrong token" "$(vf_open "$VF1" "$(cat /proc/sys/kernel/random/uuid)")" EACCES
+if [[ $API == cdev ]]; then
+        check_eq "$VF2 bound by its cdev with the token" "$(cdev_bind "$VF2" "$T1")" OK
+        check_eq "$VF2 bound by its cdev without a token" "$(cdev_bind "$VF2")" EACCES
+fi
 acquire bob "$VF1"
 check_eq "bob: acquire is AccessDenied (exit 3)" "$TK_RC" 3
 check_eq "... and prints no token" "$TOKEN" ""
@@ -290,6 +302,10 @@ T2=$TOKEN
 check_eq "alice acquires again" "$TK_RC" 0
 check "... a new token" test -n "$T2" -a "$T2" != "$T1"
 check_eq "a new open with the new token" "$(vf_open "$VF2" "$T2")" OK
+if [[ $API == cdev ]]; then
+        check_eq "$VF2 bound by its cdev with the old token" "$(cdev_bind "$VF2" "$T1")" EACCES
+        check_eq "$VF2 bound by its cdev with the new token" "$(cdev_bind "$VF2" "$T2")" OK
+fi
 tk_stop_pid "$LEASE_PID"
 
 # =============================================================================================

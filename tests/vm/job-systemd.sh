@@ -419,6 +419,7 @@ held restart
 # --- systemctl reload (SIGHUP): the configuration again, nothing reopened, nothing reset -------
 printf '[PhysicalFunction]\nAddress=%s\nNumVFs=2\nBindVFIO=yes\nRotateIntervalSec=1d\n' "$pf" \
         > /etc/vfio-tokend/vfio-tokend.conf
+[ "$api" = group ] || echo "Api=$api" >> /etc/vfio-tokend/vfio-tokend.conf
 ok "systemctl reload" systemctl reload "$unit"
 for _ in $(seq 50); do run_journal | grep -q "Configuration reloaded" && break; sleep 0.1; done
 is "reload: main process unchanged" "$(prop MainPID)" "$main"
