@@ -8,7 +8,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config.h"
 #include "macro.h"
 #include "parse-util.h"
 #include "time-util.h"
