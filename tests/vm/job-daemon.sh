@@ -28,23 +28,9 @@ set -euo pipefail
 . "$(dirname "$0")/../integration/lib.sh"
 harness_enter_namespace "$@"
 
-# lib.sh's assertions, in the PASS/FAIL form of the VM suite.
-tk_result() {
-        TK_CHECKS=$((TK_CHECKS + 1))
-        if (($1)); then
-                printf 'PASS: %s\n' "$2"
-        else
-                TK_FAILURES=$((TK_FAILURES + 1))
-                printf 'FAIL: %s\n' "$2"
-        fi
-}
-
-# shellcheck source=tests/vm/guest-lib.sh
-. "$VM_LIB"
+# shellcheck source=tests/vm/job-lib.sh
+. "$(dirname "$0")/job-lib.sh"
 B=$TK_BUILDDIR
-PF=$VM_PF
-read -r VF1 VF2 _ <<<"$VM_VFS"
-UUID_RE='[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
 CRASHD=$B/tests/vfio-tokend-crashpoints
 
 for f in "$B/vfio-tokend" "$B/client/vfio-tokenctl" "$CRASHD" "${VF_OPEN:?}" "$B/tests/vm/vfio-pf"; do
@@ -112,21 +98,6 @@ VF_OPEN=$TK_TMP/vf-open
 
 save_logs() {
         [[ -z ${VM_OUT:-} ]] || cp "$TK_TMP/daemon.log" "$VM_OUT/daemon.log" 2>/dev/null || true
-}
-
-# wait_until CMD...: poll CMD until it succeeds, for at most TK_STARTUP_TIMEOUT seconds.
-wait_until() {
-        local i
-        for ((i = 0; i < TK_STARTUP_TIMEOUT * 20; i++)); do
-                "$@" && return 0
-                sleep 0.05
-        done
-        return 1
-}
-
-# Records every token-like string in $1 for the leak check at the end.
-seen() {
-        grep -oE "$UUID_RE" <<<"$1" >>"$SEEN" || true
 }
 
 start_tokend() {

@@ -23,22 +23,8 @@ set -euo pipefail
 . "$(dirname "$0")/../integration/lib.sh"
 harness_enter_namespace "$@"
 
-# lib.sh's assertions, in the PASS/FAIL form of the VM suite.
-tk_result() {
-        TK_CHECKS=$((TK_CHECKS + 1))
-        if (($1)); then
-                printf 'PASS: %s\n' "$2"
-        else
-                TK_FAILURES=$((TK_FAILURES + 1))
-                printf 'FAIL: %s\n' "$2"
-        fi
-}
-
-# shellcheck source=tests/vm/guest-lib.sh
-. "$VM_LIB"
-PF=$VM_PF
-read -r VF1 VF2 _ <<<"$VM_VFS"
-UUID_RE='[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
+# shellcheck source=tests/vm/job-lib.sh
+. "$(dirname "$0")/job-lib.sh"
 QEMU=$(command -v qemu-system-x86_64) || tk_die "no qemu-system-x86_64"
 DOMAIN_LOG_DIR=/var/log/libvirt/qemu
 
@@ -69,20 +55,6 @@ check_contains "QEMU is 8.1.3 or later (vf-token): $("$QEMU" -version | head -n 
 
 SEEN=$TK_TMP/tokens-seen
 : >"$SEEN"
-seen() {
-        grep -oE "$UUID_RE" <<<"$1" >>"$SEEN" || true
-}
-
-# wait_until CMD...: poll CMD until it succeeds, for at most TK_STARTUP_TIMEOUT seconds (by the
-# clock: a bus call alone takes a good part of a second under TCG).
-wait_until() {
-        local end=$((SECONDS + TK_STARTUP_TIMEOUT))
-        while ((SECONDS <= end)); do
-                "$@" && return 0
-                sleep 0.1
-        done
-        return 1
-}
 
 tk_gone() {
         ! tk_alive "$1"

@@ -9,6 +9,7 @@ vm_files = \
 	tests/vm/initramfs-init \
 	tests/vm/guest-init \
 	tests/vm/guest-lib.sh \
+	tests/vm/job-lib.sh \
 	tests/vm/guest-init-systemd \
 	tests/vm/job-vf-token.sh \
 	tests/vm/job-daemon.sh \
