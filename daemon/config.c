@@ -661,6 +661,7 @@ int pf_config_vfio_api(const PfConfig *c, const char *dev_root) {
                 return VFIO_API_GROUP;
         if (c->api == PF_API_CDEV)
                 return VFIO_API_CDEV;
-        snprintf(path, sizeof path, "%s/vfio/vfio", dev_root);
+        if (vfio_node_path(dev_root, VFIO_API_GROUP, VFIO_FD_CONTAINER, -1, path, sizeof path) < 0)
+                return VFIO_API_GROUP; /* a dev_root that long names nothing: let the open say so */
         return access(path, F_OK) == 0 ? VFIO_API_GROUP : VFIO_API_CDEV;
 }

@@ -262,20 +262,22 @@ static int drop_privileges(const char *state_dir, uid_t uid, gid_t gid, bool hav
  * reported per PF later), or -errno with the refused node in `node`. */
 static int pf_nodes_access(const Manager *m, const PfConfig *c, char *node, size_t size) {
         _cleanup_(pci_device_freep) PciDevice *d = NULL;
-        bool cdev;
+        VfioApi api;
+        int n;
 
         if (sysfs_device_read(m->sysfs_root, c->address, &d) < 0 || d->iommu_group < 0)
                 return 1;
-        cdev = pf_config_vfio_api(c, m->dev_root) == VFIO_API_CDEV;
-        if (cdev && d->vfio_cdev < 0)
+        api = pf_config_vfio_api(c, m->dev_root);
+        n = pci_device_vfio_node(d, api);
+        if (n < 0)
                 return 1;
-        for (int i = 0; i < 2; i++) {
-                if (i == 0)
-                        snprintf(node, size, cdev ? "%s/iommu" : "%s/vfio/vfio", m->dev_root);
-                else if (cdev)
-                        snprintf(node, size, "%s/vfio/devices/vfio%d", m->dev_root, d->vfio_cdev);
-                else
-                        snprintf(node, size, "%s/vfio/%d", m->dev_root, d->iommu_group);
+        for (VfioFdKind kind = 0; kind < _VFIO_FD_MAX; kind++) {
+                int r = vfio_node_path(m->dev_root, api, kind, n, node, size);
+
+                if (r == -ENOENT)
+                        continue;
+                if (r < 0)
+                        return r;
                 if (access(node, R_OK | W_OK) < 0)
                         return -errno;
         }

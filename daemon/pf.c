@@ -199,7 +199,7 @@ static int pf_discover(Pf *pf) {
         if (d->iommu_group < 0)
                 return log_pf_error_errno(a, 0, -ENODEV, "Device has no IOMMU group (is the IOMMU enabled?), skipping.");
         pf->api = pf_config_vfio_api(&pf->config, pf->ctx->dev_root);
-        if (pf->api == VFIO_API_CDEV && d->vfio_cdev < 0)
+        if (pci_device_vfio_node(d, pf->api) < 0)
                 return log_pf_error_errno(a, 0, -ENODEV, "%s, but the device has no VFIO cdev (vfio-dev/vfioN: "
                                           "does the kernel have CONFIG_VFIO_DEVICE_CDEV?), skipping.",
                                           pf->config.api == PF_API_CDEV ? "Api=cdev"
@@ -210,9 +210,8 @@ static int pf_discover(Pf *pf) {
         return 0;
 }
 
-/* The node vfio_pf_open() opens: the IOMMU group, or the N of /dev/vfio/devices/vfioN. */
 static int pf_node(const Pf *pf) {
-        return pf->api == VFIO_API_CDEV ? pf->device->vfio_cdev : pf->device->iommu_group;
+        return pci_device_vfio_node(pf->device, pf->api);
 }
 
 /* Tries the tokens on record in the order that matters after any crash: committed, then

@@ -56,6 +56,17 @@ static bool acl_entry_before(const AclEntry *a, const AclEntry *b) {
         return a->tag != b->tag ? a->tag < b->tag : a->id < b->id;
 }
 
+/* Puts `add` where it belongs in the sorted e[0..*n), which has room for it. */
+static void acl_insert(AclEntry *e, size_t *n, AclEntry add) {
+        size_t i = 0;
+
+        while (i < *n && acl_entry_before(&e[i], &add))
+                i++;
+        memmove(e + i + 1, e + i, (*n - i) * sizeof *e);
+        e[i] = add;
+        (*n)++;
+}
+
 /* Adds rw for uid to the ACL in e[0..*n) (or makes one from mode when *n == 0): an existing
  * entry of uid gains rw, every other entry is kept, the mask is recomputed. */
 static int acl_grant_user_rw(AclEntry *e, size_t *n, size_t max, mode_t mode, uid_t uid) {
@@ -84,13 +95,9 @@ static int acl_grant_user_rw(AclEntry *e, size_t *n, size_t max, mode_t mode, ui
         mask.perm |= mine.perm;
         if (k + 2 > max)
                 return -E2BIG;
-        for (const AclEntry *add = found ? &mask : &mine; add; add = add == &mine ? &mask : NULL) {
-                for (i = 0; i < k && acl_entry_before(&e[i], add); i++)
-                        ;
-                memmove(e + i + 1, e + i, (k - i) * sizeof *e);
-                e[i] = *add;
-                k++;
-        }
+        if (!found)
+                acl_insert(e, &k, mine);
+        acl_insert(e, &k, mask);
         *n = k;
         return 0;
 }
@@ -110,7 +117,9 @@ static int setup_iommu_node(const char *dev_root, uid_t uid) {
 
         if (uid == (uid_t) -1)
                 return 0;
-        snprintf(path, sizeof path, "%s/iommu", dev_root);
+        r = vfio_node_path(dev_root, VFIO_API_CDEV, VFIO_FD_CONTAINER, -1, path, sizeof path);
+        if (r < 0)
+                return r;
         if (stat(path, &st) < 0)
                 return -errno;
         len = getxattr(path, ACL_XATTR, buf, sizeof buf);
@@ -145,8 +154,8 @@ static int setup_pf(const PfConfig *c, const char *sysfs_root, const char *dev_r
         _cleanup_(pci_device_freep) PciDevice *d = NULL;
         const char *a = c->address;
         char node[4096];
-        bool cdev;
-        int r;
+        VfioApi api;
+        int n, r;
 
         r = sysfs_device_read(sysfs_root, a, &d);
         if (r == -ENOENT || r == -ENODEV)
@@ -212,17 +221,18 @@ static int setup_pf(const PfConfig *c, const char *sysfs_root, const char *dev_r
 
         if (d->iommu_group < 0)
                 return log_pf_error_errno(a, 0, -ENODEV, "No IOMMU group (is the IOMMU enabled?).");
-        cdev = pf_config_vfio_api(c, dev_root) == VFIO_API_CDEV;
-        if (cdev && d->vfio_cdev < 0)
+        api = pf_config_vfio_api(c, dev_root);
+        n = pci_device_vfio_node(d, api);
+        if (n < 0) /* the IOMMU group is there (above): it is the cdev that is missing */
                 return log_pf_error_errno(a, 0, -ENODEV, "No VFIO cdev (CONFIG_VFIO_DEVICE_CDEV?).");
-        if (cdev)
-                snprintf(node, sizeof node, "%s/vfio/devices/vfio%d", dev_root, d->vfio_cdev);
-        else
-                snprintf(node, sizeof node, "%s/vfio/%d", dev_root, d->iommu_group);
+        r = vfio_node_path(dev_root, api, api == VFIO_API_CDEV ? VFIO_FD_DEVICE : VFIO_FD_GROUP, n, node,
+                           sizeof node);
+        if (r < 0)
+                return log_pf_error_errno(a, 0, r, "Device node path under %s: %m", dev_root);
         r = setup_node(node, uid, gid);
         if (r < 0)
                 return log_pf_error_errno(a, 0, r, "Failed to hand %s to the service user: %m", node);
-        if (cdev) {
+        if (api == VFIO_API_CDEV) {
                 r = setup_iommu_node(dev_root, uid);
                 if (r < 0)
                         return log_pf_error_errno(a, 0, r, "Failed to give the service user %s/iommu: %m", dev_root);

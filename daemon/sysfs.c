@@ -290,6 +290,10 @@ static int read_vfio_cdev(int dfd, int *ret) {
         return errno > 0 ? -errno : -ENOENT;
 }
 
+int pci_device_vfio_node(const PciDevice *d, VfioApi api) {
+        return api == VFIO_API_CDEV ? d->vfio_cdev : d->iommu_group;
+}
+
 PciDevice *pci_device_free(PciDevice *d) {
         if (!d)
                 return NULL;

@@ -9,6 +9,7 @@
 
 #include "macro.h"
 #include "pci-address.h"
+#include "vfio.h"
 
 #define SYSFS_DEFAULT_ROOT "/sys"
 #define SYSFS_MAX_VFS 4096
@@ -33,6 +34,9 @@ int sysfs_device_read(const char *root, const char *address, PciDevice **ret);
  * absent or not a VF. */
 int sysfs_read_physfn(const char *root, const char *address, char ret[static PCI_ADDRESS_MAX]);
 PciDevice *pci_device_free(PciDevice *d);
+/* The `node` vfio_pf_open() and vfio_node_path() take for the device on an API: its IOMMU group,
+ * or the N of its cdev; -1 when it has none. */
+int pci_device_vfio_node(const PciDevice *d, VfioApi api);
 DEFINE_TRIVIAL_CLEANUP_FUNC(PciDevice *, pci_device_free);
 
 bool sysfs_device_exists(const char *root, const char *address);

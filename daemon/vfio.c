@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <fcntl.h>
 #include <linux/vfio.h>
-#include <stdarg.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,16 +124,27 @@ int vfio_pf_fd(const VfioPf *pf, VfioFdKind kind) {
 
 /* Opens <dev_root>/<name> into the PF's fd of that kind. EACCES from the node's permissions must
  * not read as the kernel's token refusal (vfio.h). */
-_printf_(4, 5) static int open_node(VfioPf *pf, VfioFdKind kind, const char *dev_root, const char *fmt, ...) {
-        _cleanup_free_ char *name = NULL, *path = NULL;
-        va_list ap;
+int vfio_node_path(const char *dev_root, VfioApi api, VfioFdKind kind, int node, char *buf, size_t size) {
+        int n;
+
+        if (kind == VFIO_FD_CONTAINER)
+                n = snprintf(buf, size, api == VFIO_API_CDEV ? "%s/iommu" : "%s/vfio/vfio", dev_root);
+        else if (api == VFIO_API_GROUP && kind == VFIO_FD_GROUP)
+                n = snprintf(buf, size, "%s/vfio/%d", dev_root, node);
+        else if (api == VFIO_API_CDEV && kind == VFIO_FD_DEVICE)
+                n = snprintf(buf, size, "%s/vfio/devices/vfio%d", dev_root, node);
+        else
+                return -ENOENT;
+        return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
+}
+
+static int open_node(VfioPf *pf, VfioFdKind kind, const char *dev_root, int node) {
+        char path[PATH_MAX];
         int fd, r;
 
-        va_start(ap, fmt);
-        r = vasprintf(&name, fmt, ap);
-        va_end(ap);
-        if (r < 0 || asprintf(&path, "%s/%s", dev_root, name) < 0)
-                return -ENOMEM;
+        r = vfio_node_path(dev_root, pf->api, kind, node, path, sizeof path);
+        if (r < 0)
+                return r;
         fd = sys->open_node(path);
         if (fd < 0)
                 return fd == -EACCES ? -EPERM : fd;
@@ -164,7 +175,7 @@ static int group_open(VfioPf *pf, const char *dev_root, int iommu_group, const u
         unsigned long iommu_type;
         int fd, r;
 
-        fd = open_node(pf, VFIO_FD_CONTAINER, dev_root, "vfio/vfio");
+        fd = open_node(pf, VFIO_FD_CONTAINER, dev_root, -1);
         if (fd < 0)
                 return fd;
         r = sys->ioctl(fd, VFIO_GET_API_VERSION, NULL);
@@ -177,7 +188,7 @@ static int group_open(VfioPf *pf, const char *dev_root, int iommu_group, const u
         if (r < 0)
                 return r;
 
-        fd = open_node(pf, VFIO_FD_GROUP, dev_root, "vfio/%d", iommu_group);
+        fd = open_node(pf, VFIO_FD_GROUP, dev_root, iommu_group);
         if (fd < 0)
                 return fd;
         r = sys->ioctl(fd, VFIO_GROUP_GET_STATUS, &status);
@@ -232,10 +243,10 @@ static int cdev_open(VfioPf *pf, const char *dev_root, int cdev, const uint8_t *
         VfioBindIommufd bind = {};
         int fd, r;
 
-        fd = open_node(pf, VFIO_FD_CONTAINER, dev_root, "iommu");
+        fd = open_node(pf, VFIO_FD_CONTAINER, dev_root, -1);
         if (fd < 0)
                 return fd;
-        fd = open_node(pf, VFIO_FD_DEVICE, dev_root, "vfio/devices/vfio%d", cdev);
+        fd = open_node(pf, VFIO_FD_DEVICE, dev_root, cdev);
         if (fd < 0)
                 return fd;
 

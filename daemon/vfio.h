@@ -11,6 +11,7 @@
  * restarts). */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "macro.h"
@@ -35,6 +36,13 @@ typedef struct VfioPf VfioPf;
 
 const char *vfio_api_to_string(VfioApi api);      /* "group", "cdev" */
 const char *vfio_fd_kind_to_string(VfioFdKind k); /* "container", "group", "device" */
+
+/* The path of the node an API opens for `kind` under `dev_root` ("/dev" in production): group
+ * API, the container <dev_root>/vfio/vfio and the group <dev_root>/vfio/NODE; cdev API,
+ * <dev_root>/iommu and the device's cdev <dev_root>/vfio/devices/vfioNODE (`node` as for
+ * vfio_pf_open(); unused for the container). 0, -ENOENT for a kind the API opens no node for
+ * (group API: the device; cdev API: the group), -ENAMETOOLONG if it does not fit in `size`. */
+int vfio_node_path(const char *dev_root, VfioApi api, VfioFdKind kind, int node, char *buf, size_t size);
 
 /* Opens the PF `address` under `dev_root` ("/dev" in production). `node` names the node to open:
  * group API: the IOMMU group number (<dev_root>/vfio/N, sysfs iommu_group); cdev API: the N of
