@@ -12,10 +12,11 @@ FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=u
 	-I$(top_srcdir)/common -I$(top_srcdir)/daemon -include $(top_builddir)/build-config.h
 fuzz_targets = config pci-address bus-options state-format
 fuzz_programs = $(fuzz_targets:%=fuzz/build/fuzz-%)
-fuzz_config_sources = fuzz/fuzz-config.c daemon/config.c daemon/parse-util.c common/pci-address.c
+fuzz_config_sources = fuzz/fuzz-config.c daemon/config.c daemon/parse-util.c daemon/vfio.c common/pci-address.c
 fuzz_pci_address_sources = fuzz/fuzz-pci-address.c common/pci-address.c
 fuzz_bus_options_sources = fuzz/fuzz-bus-options.c daemon/bus-args.c common/pci-address.c
 fuzz_state_format_sources = fuzz/fuzz-state-format.c daemon/state-format.c daemon/token.c common/pci-address.c
+fuzz_config_libs = $(UUID_LIBS)
 fuzz_state_format_libs = $(UUID_LIBS)
 
 # Each target is rebuilt when any header changes: they are few and cheap to build.
