@@ -1,0 +1,20 @@
+#!/bin/bash
+# make check: each fuzz target, built as a plain program (fuzz/replay-TARGET, see
+# fuzz/replay-main.c), replays its seed corpus in fuzz/corpus/TARGET/ once. A crash, a sanitizer
+# report or a non-zero exit fails; the long runs stay in `make check-fuzz`.
+set -uo pipefail
+: "${top_srcdir:?}" "${top_builddir:?}"
+fail=0
+for t in config pci-address bus-options state-format; do
+        seeds=("$top_srcdir/fuzz/corpus/$t"/*)
+        if [ ! -e "${seeds[0]}" ]; then
+                echo "FAIL: replay-$t: no seeds in fuzz/corpus/$t"
+                fail=1
+        elif "$top_builddir/fuzz/replay-$t" "${seeds[@]}"; then
+                echo "PASS: replay-$t (${#seeds[@]} seeds)"
+        else
+                echo "FAIL: replay-$t (exit $?)"
+                fail=1
+        fi
+done
+exit $fail
