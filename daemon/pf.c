@@ -298,6 +298,7 @@ int pf_start(Pf *pf, FdStore *store) {
         int fds[_VFIO_FD_MAX], opened_with = 1, r;
         const char *a = pf->config.address;
         _cleanup_(pf_state_freep) PfState *loaded = NULL;
+        VfioApi api;
 
         if (pf->status == PF_STATUS_READY)
                 return 0;
@@ -379,14 +380,11 @@ int pf_start(Pf *pf, FdStore *store) {
         pf_set_status(pf, PF_STATUS_READY, 0);
         pf_watch_request(pf);
         (void) pf_schedule_rotation(pf);
-        if (vfio_pf_api(pf->vfio) == VFIO_API_CDEV)
-                log_pf_info(a, pf->state->generation, "Ready (cdev API, %s, vfio%d, %u of %u VFs enabled).",
-                            pf->adopted ? "fds kept" : "opened", pf->device->vfio_cdev, pf->device->num_vfs,
-                            pf->device->total_vfs);
-        else
-                log_pf_info(a, pf->state->generation, "Ready (group API, %s, IOMMU group %d, %u of %u VFs enabled).",
-                            pf->adopted ? "fds kept" : "opened", pf->device->iommu_group, pf->device->num_vfs,
-                            pf->device->total_vfs);
+        api = vfio_pf_api(pf->vfio);
+        log_pf_info(a, pf->state->generation, "Ready (%s API, %s, %s%d, %u of %u VFs enabled).",
+                    vfio_api_to_string(api), pf->adopted ? "fds kept" : "opened",
+                    api == VFIO_API_CDEV ? "vfio" : "IOMMU group ", pci_device_vfio_node(pf->device, api),
+                    pf->device->num_vfs, pf->device->total_vfs);
         return 0;
 }
 

@@ -122,8 +122,6 @@ int vfio_pf_fd(const VfioPf *pf, VfioFdKind kind) {
         return pf->fds[kind];
 }
 
-/* Opens <dev_root>/<name> into the PF's fd of that kind. EACCES from the node's permissions must
- * not read as the kernel's token refusal (vfio.h). */
 int vfio_node_path(const char *dev_root, VfioApi api, VfioFdKind kind, int node, char *buf, size_t size) {
         int n;
 
@@ -138,6 +136,8 @@ int vfio_node_path(const char *dev_root, VfioApi api, VfioFdKind kind, int node,
         return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
 }
 
+/* Opens the node of `kind` (vfio_node_path()) into the PF's fd of that kind. EACCES from the
+ * node's permissions must not read as the kernel's token refusal (vfio.h). */
 static int open_node(VfioPf *pf, VfioFdKind kind, const char *dev_root, int node) {
         char path[PATH_MAX];
         int fd, r;

@@ -1,12 +1,16 @@
 #!/bin/bash
 # make check: each fuzz target, built as a plain program (fuzz/replay-TARGET, see
 # fuzz/replay-main.c), replays its seed corpus in fuzz/corpus/TARGET/ once. A crash, a sanitizer
-# report or a non-zero exit fails; the long runs stay in `make check-fuzz`.
+# report or a non-zero exit fails; the long runs stay in `make check-fuzz`. The targets are the
+# corpus directories, as for check-fuzz (every target has one).
 set -uo pipefail
 : "${top_srcdir:?}" "${top_builddir:?}"
 fail=0
-for t in config pci-address bus-options state-format; do
-        seeds=("$top_srcdir/fuzz/corpus/$t"/*)
+n=0
+for dir in "$top_srcdir"/fuzz/corpus/*/; do
+        t=$(basename "$dir")
+        seeds=("$dir"*)
+        n=$((n + 1))
         if [ ! -e "${seeds[0]}" ]; then
                 echo "FAIL: replay-$t: no seeds in fuzz/corpus/$t"
                 fail=1
@@ -17,4 +21,5 @@ for t in config pci-address bus-options state-format; do
                 fail=1
         fi
 done
+[ "$n" -gt 0 ] || { echo "FAIL: no corpus directories in fuzz/corpus"; fail=1; }
 exit $fail
