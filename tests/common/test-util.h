@@ -108,7 +108,12 @@ int test_pass_fds(const char *const *names, const int *fds, size_t n);
  * status, so 0 if it exited 0, or -errno. */
 int test_run_in_child(void (*fn)(void *userdata), void *userdata);
 
-/* The assertion of those children: prints what failed and exits 1. */
+/* The assertion of those children, and of every child a test forks: prints what failed and
+ * exits 1. A child must never call check's ck_* macros, not even one that passes: each writes a
+ * record to check's channel, a file the child shares with the parent, offset and all. Written
+ * after the parent has rewound the file to read the test's result, it overwrites the head of
+ * that file and check reads garbage ("Bad message type"). So after fork() the parent alone
+ * asserts that it worked. */
 #define CHILD_CHECK(expr)                                                                        \
         do {                                                                                     \
                 if (!(expr)) {                                                                   \

@@ -372,7 +372,6 @@ START_TEST(test_cross_process_set) {
         ck_assert_int_eq(pipe2(to_parent, O_CLOEXEC), 0);
 
         pid = fork();
-        ck_assert_int_ge(pid, 0);
         if (pid == 0) {
                 struct vfio_device_info info = { .argsz = sizeof info };
                 char buf[128];
@@ -393,6 +392,7 @@ START_TEST(test_cross_process_set) {
                 opener_close(&vf);
                 _exit(0);
         }
+        ck_assert_int_ge(pid, 0); /* the parent only: see CHILD_CHECK in test-util.h */
 
         read_byte(to_parent[0]);
         ck_assert_int_eq(kmodel_vf_users(env.dev_root, PF), 1);
@@ -422,7 +422,6 @@ START_TEST(test_cross_process_kill) {
         ck_assert_int_eq(pipe2(to_parent, O_CLOEXEC), 0);
 
         pid = fork();
-        ck_assert_int_ge(pid, 0);
         if (pid == 0) {
                 char buf[128];
                 Opener vf;
@@ -433,6 +432,7 @@ START_TEST(test_cross_process_kill) {
                 for (;;)
                         pause();
         }
+        ck_assert_int_ge(pid, 0); /* the parent only: see CHILD_CHECK in test-util.h */
 
         read_byte(to_parent[0]);
         ck_assert_int_eq(kmodel_vf_users(env.dev_root, PF), 1);
@@ -495,7 +495,6 @@ START_TEST(test_fd_passing) {
         ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 
         pid = fork();
-        ck_assert_int_ge(pid, 0);
         if (pid == 0) {
                 char buf[128];
                 Opener vf;
@@ -506,6 +505,7 @@ START_TEST(test_fd_passing) {
                 opener_close(&vf);
                 _exit(0);
         }
+        ck_assert_int_ge(pid, 0); /* the parent only: see CHILD_CHECK in test-util.h */
         fd = recv_fd(sv[0]);
         ck_assert_int_eq(waitpid(pid, &status, 0), pid);
         ck_assert(WIFEXITED(status));

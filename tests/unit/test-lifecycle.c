@@ -78,9 +78,9 @@ START_TEST(test_ready_watchdog_stop) {
         ck_assert_int_ge(sock, 0);
 
         pid = fork();
-        ck_assert_int_ge(pid, 0);
         if (pid == 0)
                 run_daemon();
+        ck_assert_int_ge(pid, 0); /* the parent only: see CHILD_CHECK in test-util.h */
 
         /* Up to READY=1 and then the first watchdog ping. */
         while (!ready || !watchdog) {
